@@ -1,0 +1,475 @@
+"""The ledger application: commands over accounts, cards, vouchers and holds.
+
+Every command runs in a unit of work: load, check, record, save in one
+transaction. A version conflict (another thread or process wrote first)
+evicts the cached copies and runs the command again; a refusal computed from
+a cached copy is checked once more against fresh state before it is
+returned. Commands given an operation id are idempotent: the first answer is
+recorded with the effects and returned to every repeat.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
+
+from ledger import house
+from ledger.accounts import ISSUED, Account
+from ledger.batches import CARD_KINDS, CardBatch
+from ledger.cardnumbers import NUMBER_DIGITS, PIN_DIGITS, new_number
+from ledger.errors import (
+    AccountExists,
+    AccountNotFound,
+    BatchNotFound,
+    CardNotFound,
+    InvalidRequest,
+    LedgerError,
+    NumberNotBound,
+)
+from ledger.ids import account_id, batch_id, operation_id, phone_id, voucher_id
+from ledger.operations import Operation
+from ledger.phones import PhoneBinding
+from ledger.pins import PinHasher, check_pin_format, random_digits
+from ledger.unit_of_work import UnitOfWork, evict
+from ledger.vouchers import Voucher
+
+Command = Callable[[UnitOfWork], dict[str, Any]]
+MAX_ATTEMPTS = 50
+
+
+class Busy(LedgerError):
+    code = "busy"
+
+
+class Ledger(Application[UUID]):
+    """The event-sourced ledger. Construct it with an eventsourcing env dict."""
+
+    name = "ringledger"
+    snapshotting_intervals: ClassVar[dict[type, int]] = {Account: 500}
+
+    def __init__(self, env: dict[str, str] | None = None, *, pin_hasher: PinHasher) -> None:
+        super().__init__(env)
+        self.pins = pin_hasher
+
+    # --- execution ----------------------------------------------------------
+
+    def execute(self, command: Command, op: tuple[str, str] | None = None) -> dict[str, Any]:
+        """Run one command to completion: retried on conflict, idempotent under `op`."""
+        rechecked = False
+        for _ in range(MAX_ATTEMPTS):
+            uow = UnitOfWork(self)
+            if op is not None:
+                done = uow.find(operation_id(op[0]), Operation)
+                if done is not None:
+                    return done.answer_for(op[1])
+            try:
+                result = command(uow)
+            except LedgerError as err:
+                if err.commits_events:
+                    try:
+                        uow.commit()
+                    except IntegrityError:
+                        uow.evict()
+                        continue
+                    raise
+                if not rechecked and uow.touched:
+                    # The refusal may come from a stale cached copy: look again.
+                    rechecked = True
+                    uow.evict()
+                    continue
+                raise
+            if op is not None:
+                uow.add(Operation.record(op[0], op[1], result))
+            try:
+                uow.commit()
+            except IntegrityError:
+                uow.evict()
+                continue
+            return result
+        raise Busy("the ledger is too busy to complete this command; retry")
+
+    def execute_many(
+        self, commands: Sequence[tuple[Command, tuple[str, str] | None]]
+    ) -> list[dict[str, Any] | LedgerError]:
+        """Group commit: run many commands in one unit of work and one transaction.
+
+        If the group's save conflicts, each command runs again on its own; a
+        refusal in the group is re-checked on its own after the save.
+        """
+        uow = UnitOfWork(self)
+        results: list[dict[str, Any] | LedgerError] = []
+        recheck: list[int] = []
+        for i, (command, op) in enumerate(commands):
+            try:
+                if op is not None:
+                    done = uow.find(operation_id(op[0]), Operation)
+                    if done is not None:
+                        results.append(done.answer_for(op[1]))
+                        continue
+                result = command(uow)
+                if op is not None:
+                    uow.add(Operation.record(op[0], op[1], result))
+                results.append(result)
+            except LedgerError as err:
+                results.append(err)
+                if not err.commits_events:
+                    recheck.append(i)
+        try:
+            uow.commit()
+        except IntegrityError:
+            uow.evict()
+            return [self._capture(c, op) for c, op in commands]
+        for i in recheck:
+            results[i] = self._capture(*commands[i])
+        return results
+
+    def _capture(self, command: Command, op: tuple[str, str] | None) -> dict[str, Any] | LedgerError:
+        try:
+            return self.execute(command, op)
+        except LedgerError as err:
+            return err
+
+    # --- look-ups -----------------------------------------------------------
+
+    @staticmethod
+    def _account(uow: UnitOfWork, number: str) -> Account:
+        account = uow.find(account_id(number), Account)
+        if account is None:
+            raise AccountNotFound(f"no account {number}")
+        return account
+
+    @staticmethod
+    def _voucher(uow: UnitOfWork, number: str) -> Voucher:
+        voucher = uow.find(voucher_id(number), Voucher)
+        if voucher is None:
+            raise CardNotFound(f"no voucher {number}")
+        return voucher
+
+    def account(self, number: str) -> Account:
+        """Fresh state of one account (read from the store, not a cached copy)."""
+        evict(self, [account_id(number)])
+        return self._account(UnitOfWork(self), number)
+
+    def account_for_phone(self, phone: str) -> str:
+        binding = UnitOfWork(self).find(phone_id(phone), PhoneBinding)
+        if binding is None or binding.account is None:
+            raise NumberNotBound(f"{phone} is not bound to any account")
+        return binding.account
+
+    # --- accounts -----------------------------------------------------------
+
+    def open_account(
+        self,
+        kind: str,
+        actor: str,
+        *,
+        number: str | None = None,
+        plan: str | None = None,
+        pin: str | None = None,
+        op_id: str | None = None,
+    ) -> dict[str, Any]:
+        if number is not None and not (number.isascii() and number.isdigit() and 4 <= len(number) <= 20):
+            raise InvalidRequest("an account number is 4 to 20 digits")
+        if pin is not None:
+            check_pin_format(pin)
+        chosen = number or new_number("callback")
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            if uow.find(account_id(chosen), Account) is not None:
+                raise AccountExists(f"account {chosen} already exists")
+            pvv = self.pins.pvv(chosen, pin) if pin else None
+            account = uow.add(Account.open(chosen, kind, actor, plan=plan, pvv=pvv))
+            return account.summary()
+
+        return self.execute(command, self._op(op_id, "open", kind, chosen, plan))
+
+    def adjust(self, number: str, amount: int, actor: str, reason: str, op_id: str | None = None) -> dict[str, Any]:
+        """Operator adjustment: positive credits, negative debits, against house adjustments."""
+        if not reason.strip():
+            raise InvalidRequest("an adjustment needs a reason")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+            raise InvalidRequest("an adjustment amount is a non-zero integer")
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            if amount > 0:
+                account.credit(amount, house.ADJUSTMENTS, actor, reason)
+            else:
+                account.debit(-amount, house.ADJUSTMENTS, actor, reason)
+            return account.summary()
+
+        return self.execute(command, self._op(op_id, "adjust", number, amount, reason))
+
+    def deposit(self, number: str, amount: int, actor: str, memo: str = "", op_id: str | None = None) -> dict[str, Any]:
+        """Cash paid in at the counter (a phone-bar deposit, a subscriber top-up)."""
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            account.credit(amount, house.DEPOSITS, actor, memo or "deposit")
+            return account.summary()
+
+        return self.execute(command, self._op(op_id, "deposit", number, amount))
+
+    def debit_command(self, number: str, amount: int, counter: str, actor: str, memo: str = "") -> Command:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            account.debit(amount, counter, actor, memo)
+            return {"number": number, "balance": account.balance, "available": account.available}
+
+        return command
+
+    def debit(
+        self, number: str, amount: int, counter: str, actor: str, memo: str = "", op_id: str | None = None
+    ) -> dict[str, Any]:
+        return self.execute(
+            self.debit_command(number, amount, counter, actor, memo),
+            self._op(op_id, "debit", number, amount, counter),
+        )
+
+    def transfer(
+        self, source: str, target: str, amount: int, actor: str, op_id: str | None = None
+    ) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            a = self._account(uow, source)
+            b = self._account(uow, target)
+            a.transfer_to(b, amount, actor)
+            return {"from": a.summary(), "to": b.summary(), "amount": amount}
+
+        return self.execute(command, self._op(op_id, "transfer", source, target, amount))
+
+    def set_status(self, number: str, action: str, actor: str, reason: str = "") -> dict[str, Any]:
+        if action not in ("suspend", "resume", "close"):
+            raise InvalidRequest(f"unknown status action {action!r}")
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            getattr(account, action)(actor, reason)
+            return account.summary()
+
+        return self.execute(command)
+
+    def bind(self, number: str, phone: str, actor: str) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            binding = uow.find(phone_id(phone), PhoneBinding) or uow.add(PhoneBinding.register(phone))
+            binding.bind(number, actor)
+            account.bind(phone, actor)
+            return account.summary()
+
+        return self.execute(command)
+
+    def unbind(self, phone: str, actor: str, number: str | None = None) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            binding = uow.find(phone_id(phone), PhoneBinding)
+            if binding is None or binding.account is None:
+                raise NumberNotBound(f"{phone} is not bound to any account")
+            account = self._account(uow, binding.account)
+            binding.unbind(number, actor)
+            account.unbind(phone, actor)
+            return account.summary()
+
+        return self.execute(command)
+
+    def change_pin(self, number: str, new_pin: str, actor: str, old_pin: str | None = None) -> dict[str, Any]:
+        """Set a new PIN. With `old_pin` (a subscriber's own change) the old one is verified first."""
+        check_pin_format(new_pin)
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            if old_pin is not None:
+                account.verify_pin(self.pins.matches(number, old_pin, account.pvv), actor)
+            account.change_pin(self.pins.pvv(number, new_pin), actor)
+            return {"number": number, "pin_changed": True}
+
+        return self.execute(command)
+
+    def verify_pin(self, number: str, pin: str, actor: str) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            account.verify_pin(self.pins.matches(number, pin, account.pvv), actor)
+            return {"number": number, "verified": True}
+
+        return self.execute(command)
+
+    # --- holds (real-time charging) ------------------------------------------
+
+    def reserve(self, number: str, hold: str, amount: int, actor: str) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            account.reserve(hold, amount, actor)
+            return {"number": number, "hold": hold, "amount": amount, "available": account.available}
+
+        return self.execute(command)
+
+    def settle(self, number: str, hold: str, amount: int, counter: str, actor: str, flags: str = "") -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            account.settle(hold, amount, counter, actor, flags)
+            return {"number": number, "hold": hold, "charged": amount, "balance": account.balance}
+
+        return self.execute(command)
+
+    def release(self, number: str, hold: str, actor: str) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            account.release(hold, actor)
+            return {"number": number, "hold": hold, "available": account.available}
+
+        return self.execute(command)
+
+    # --- cards ---------------------------------------------------------------
+
+    def issue_batch(
+        self,
+        kind: str,
+        count: int,
+        face: int,
+        actor: str,
+        *,
+        name: str,
+        plan: str | None = None,
+        chunk: int = 1000,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[tuple[int, str, str]]:
+        """Issue `count` cards; returns (serial, number, PIN) once: PINs are never stored.
+
+        Numbers are unique across all batches: a clash with an earlier batch
+        collides on the derived id and that card is drawn again.
+        """
+        if kind not in CARD_KINDS:
+            raise InvalidRequest(f"card kind must be one of {', '.join(CARD_KINDS)}")
+        if not isinstance(count, int) or not 1 <= count <= 1_000_000:
+            raise InvalidRequest("a batch has 1 to 1,000,000 cards")
+        if not isinstance(face, int) or face < 0:
+            raise InvalidRequest("face value must be zero or more")
+        if not name or len(name) > 40 or not name.replace("-", "").replace("_", "").isalnum():
+            raise InvalidRequest("a batch name is 1-40 letters, digits, '-' or '_'")
+        if UnitOfWork(self).find(batch_id(name), CardBatch) is not None:
+            raise InvalidRequest(f"batch {name} already exists")
+        pin_len = PIN_DIGITS[kind]
+        issued: list[tuple[int, str, str]] = []
+        seen: set[str] = set()
+        first: list[Any] = [CardBatch.issue(name, kind, face, count, plan, actor)]
+        serial = 0
+        while serial < count:
+            rows: list[tuple[int, str, str]] = []
+            while len(rows) < min(chunk, count - serial):
+                number = new_number(kind)
+                if number in seen:
+                    continue
+                seen.add(number)
+                rows.append((serial + len(rows) + 1, number, random_digits(pin_len)))
+            rows = self._save_cards(kind, name, face, plan, actor, rows, first, seen)
+            first = []
+            issued.extend(rows)
+            serial += len(rows)
+            if progress is not None:
+                progress(len(rows))
+        return issued
+
+    def _save_cards(
+        self,
+        kind: str,
+        batch: str,
+        face: int,
+        plan: str | None,
+        actor: str,
+        rows: list[tuple[int, str, str]],
+        extra: list[Any],
+        seen: set[str],
+    ) -> list[tuple[int, str, str]]:
+        pvv = self.pins.pvv
+        while True:
+            if kind == "voucher":
+                aggs = [Voucher.issue(n, batch, s, face, pvv(n, p), actor) for s, n, p in rows]
+            else:
+                aggs = [
+                    Account.open(n, "callback", actor, plan=plan, pvv=pvv(n, p), batch=batch, serial=s, status=ISSUED)
+                    for s, n, p in rows
+                ]
+            try:
+                self.save(*extra, *aggs)
+                return rows
+            except IntegrityError:
+                # A number drawn before, in an earlier batch: draw those again.
+                fresh = []
+                for s, n, p in rows:
+                    if (voucher_id(n) if kind == "voucher" else account_id(n)) in self.repository:
+                        while n in seen:
+                            n = new_number(kind)
+                        seen.add(n)
+                    fresh.append((s, n, p))
+                rows = fresh
+
+    def sell_cards(self, numbers: Iterable[str], kind: str, face: int, actor: str, chunk: int = 1000) -> int:
+        """Activate (sell) cards; already-sold ones in the list are refused as a whole."""
+        numbers = list(numbers)
+        sold = 0
+        for start in range(0, len(numbers), chunk):
+            part = numbers[start : start + chunk]
+
+            def command(uow: UnitOfWork, part: list[str] = part) -> dict[str, Any]:
+                for number in part:
+                    if kind == "voucher":
+                        self._voucher(uow, number).sell(actor)
+                    else:
+                        self._account(uow, number).activate(face, actor)
+                return {"sold": len(part)}
+
+            sold += self.execute(command)["sold"]
+        return sold
+
+    def cancel_card(self, number: str, actor: str, reason: str = "") -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            voucher = uow.find(voucher_id(number), Voucher)
+            if voucher is not None:
+                voucher.cancel(house.CANCELLED_CARDS, actor, reason)
+                return {"number": number, "kind": "voucher", "status": voucher.status}
+            account = self._account(uow, number)
+            if account.kind != "callback":
+                raise CardNotFound(f"{number} is an account, not a card")
+            account.cancel(house.CANCELLED_CARDS, actor, reason)
+            return {"number": number, "kind": "callback", "status": account.status}
+
+        return self.execute(command)
+
+    def redeem_voucher(
+        self, number: str, pin: str, phone: str, actor: str, op_id: str | None = None
+    ) -> dict[str, Any]:
+        """Credit a voucher's face to the account bound to `phone`; at most once."""
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            voucher = self._voucher(uow, number)
+            voucher.verify_pin(self.pins.matches(number, pin, voucher.pvv), actor)
+            binding = uow.find(phone_id(phone), PhoneBinding)
+            if binding is None or binding.account is None:
+                raise NumberNotBound(f"{phone} is not bound to any account")
+            account = self._account(uow, binding.account)
+            voucher.check_redeemable()
+            account.credit(voucher.face, house.VOUCHER_FLOAT, actor, f"voucher {number}")
+            voucher.redeem(account.number, phone, actor)
+            return {"voucher": number, "account": account.number, "amount": voucher.face, "balance": account.balance}
+
+        return self.execute(command, self._op(op_id, "redeem", number, phone))
+
+    def batch(self, name: str) -> CardBatch:
+        found = UnitOfWork(self).find(batch_id(name), CardBatch)
+        if found is None:
+            raise BatchNotFound(f"no batch {name}")
+        return found
+
+    @staticmethod
+    def _op(op_id: str | None, *request: Any) -> tuple[str, str] | None:
+        if op_id is None:
+            return None
+        if not op_id or len(op_id) > 200:
+            raise InvalidRequest("an operation id is 1 to 200 characters")
+        return op_id, json.dumps(request, separators=(",", ":"))
+
+
+__all__ = ["NUMBER_DIGITS", "Busy", "Ledger"]

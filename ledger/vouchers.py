@@ -1,0 +1,135 @@
+"""Recharge vouchers (充值卡): single use, PIN-protected bearer value.
+
+Life: issued → sold (its face enters the voucher float) → redeemed into an
+account (once) or cancelled (its float moves to a house account). The
+redemption and the account's credit are saved in one transaction, and the
+voucher's version makes a second, racing redemption collide.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import (
+    CardAlreadySold,
+    CardCancelled,
+    CardNotActive,
+    PinLocked,
+    VoucherAlreadyRedeemed,
+    WrongPin,
+)
+from ledger.house import CARD_SALES, VOUCHER_FLOAT
+from ledger.ids import voucher_id
+from ledger.pins import MAX_PIN_TRIES
+
+ISSUED, SOLD, REDEEMED, CANCELLED = "issued", "sold", "redeemed", "cancelled"
+
+
+class Voucher(Aggregate):
+    class Issued(Aggregate.Created):
+        number: str
+        batch: str
+        serial: int
+        face: int
+        pvv: str
+        actor: str
+
+    def __init__(self, number: str, batch: str, serial: int, face: int, pvv: str, actor: str) -> None:
+        self.number = number
+        self.batch = batch
+        self.serial = serial
+        self.face = face
+        self.pvv = pvv
+        self.status = ISSUED
+        self.pin_failures = 0
+        self.redeemed_into: str | None = None
+
+    @classmethod
+    def issue(cls, number: str, batch: str, serial: int, face: int, pvv: str, actor: str) -> Voucher:
+        return cls._create(
+            cls.Issued,
+            id=voucher_id(number),
+            number=number,
+            batch=batch,
+            serial=serial,
+            face=face,
+            pvv=pvv,
+            actor=actor,
+        )
+
+    class Sold(Aggregate.Event):
+        face: int
+        actor: str
+
+        def apply(self, voucher: Voucher) -> None:
+            voucher.status = SOLD
+
+        def postings(self) -> list[tuple[str, int]]:
+            return [(VOUCHER_FLOAT, self.face), (CARD_SALES, -self.face)]
+
+    def sell(self, actor: str) -> None:
+        if self.status == CANCELLED:
+            raise CardCancelled(f"voucher {self.number} is cancelled")
+        if self.status != ISSUED:
+            raise CardAlreadySold(f"voucher {self.number} is already {self.status}")
+        self.trigger_event(self.Sold, face=self.face, actor=actor)
+
+    class Redeemed(Aggregate.Event):
+        """Marks the voucher used; the money moves in the account's Credited event."""
+
+        account: str
+        phone: str
+        actor: str
+
+        def apply(self, voucher: Voucher) -> None:
+            voucher.status = REDEEMED
+            voucher.redeemed_into = self.account
+
+    def check_redeemable(self) -> None:
+        if self.status == REDEEMED:
+            raise VoucherAlreadyRedeemed(f"voucher {self.number} was already redeemed")
+        if self.status == CANCELLED:
+            raise CardCancelled(f"voucher {self.number} is cancelled")
+        if self.status != SOLD:
+            raise CardNotActive(f"voucher {self.number} has not been sold (activated)")
+
+    def redeem(self, account: str, phone: str, actor: str) -> None:
+        self.check_redeemable()
+        self.trigger_event(self.Redeemed, account=account, phone=phone, actor=actor)
+
+    class PinFailed(Aggregate.Event):
+        actor: str
+
+        def apply(self, voucher: Voucher) -> None:
+            voucher.pin_failures += 1
+
+    def verify_pin(self, ok: bool, actor: str) -> None:
+        if self.pin_failures >= MAX_PIN_TRIES:
+            raise PinLocked(f"voucher {self.number} is locked after {MAX_PIN_TRIES} wrong PINs")
+        if not ok:
+            self.trigger_event(self.PinFailed, actor=actor)
+            if self.pin_failures >= MAX_PIN_TRIES:
+                raise PinLocked(f"wrong PIN; voucher {self.number} is now locked")
+            raise WrongPin(f"wrong PIN ({MAX_PIN_TRIES - self.pin_failures} tries left)")
+
+    class Cancelled(Aggregate.Event):
+        amount: int
+        counter: str
+        actor: str
+        reason: str
+
+        def apply(self, voucher: Voucher) -> None:
+            voucher.status = CANCELLED
+
+        def postings(self) -> list[tuple[str, int]]:
+            if not self.amount:
+                return []
+            return [(VOUCHER_FLOAT, -self.amount), (self.counter, self.amount)]
+
+    def cancel(self, counter: str, actor: str, reason: str = "") -> None:
+        if self.status == CANCELLED:
+            raise CardCancelled(f"voucher {self.number} is already cancelled")
+        if self.status == REDEEMED:
+            raise VoucherAlreadyRedeemed(f"voucher {self.number} was redeemed; cancel the account's credit instead")
+        amount = self.face if self.status == SOLD else 0
+        self.trigger_event(self.Cancelled, amount=amount, counter=counter, actor=actor, reason=reason)

@@ -1,0 +1,71 @@
+"""Card library view (卡库): batches and every card's state, for browsing and inventory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.accounts import Account
+from ledger.batches import CardBatch
+from ledger.vouchers import Voucher
+from projections.base import Item, Projection
+
+_STATUS = {
+    Voucher.Sold: "sold",
+    Voucher.Redeemed: "redeemed",
+    Voucher.Cancelled: "cancelled",
+    Account.Activated: "sold",
+    Account.Cancelled: "cancelled",
+}
+
+
+class CardsView(Projection):
+    name = "cards"
+    tables = ["card_batches", "cards"]
+    ddl = [
+        "CREATE TABLE IF NOT EXISTS {p}card_batches ("
+        " name TEXT PRIMARY KEY, kind TEXT NOT NULL, face BIGINT NOT NULL, count INTEGER NOT NULL,"
+        " plan TEXT, issued_at TEXT NOT NULL, actor TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {p}cards ("
+        " number TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, batch TEXT NOT NULL,"
+        " serial INTEGER NOT NULL, face BIGINT NOT NULL, status TEXT NOT NULL, account TEXT,"
+        " updated_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS {p}cards_batch ON {p}cards (batch, serial)",
+        "CREATE INDEX IF NOT EXISTS {p}cards_status ON {p}cards (batch, status)",
+    ]
+
+    def apply(self, cur: Any, items: Sequence[Item]) -> None:
+        new: list[tuple[Any, ...]] = []
+        faces: dict[str, int] = {}
+        for _, e in items:
+            kind = type(e)
+            if kind is CardBatch.Issued:
+                cur.execute(
+                    self.q("INSERT INTO {p}card_batches VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                    (e.name, e.kind, e.face, e.count, e.plan, e.timestamp.isoformat(), e.actor),
+                )
+                faces[e.name] = e.face
+            elif kind is Voucher.Issued:
+                new.append((e.number, e.originator_id.hex, "voucher", e.batch, e.serial, e.face, "issued", None,
+                            e.timestamp.isoformat()))
+            elif kind is Account.Opened and e.batch:
+                face = faces.get(e.batch)
+                if face is None:
+                    cur.execute(self.q("SELECT face FROM {p}card_batches WHERE name = ?"), (e.batch,))
+                    found = cur.fetchone()
+                    face = faces[e.batch] = found[0] if found else 0
+                new.append((e.number, e.originator_id.hex, "callback", e.batch, e.serial or 0, face, "issued",
+                            e.number, e.timestamp.isoformat()))
+            elif kind in _STATUS:
+                if new:
+                    self._flush(cur, new)
+                cur.execute(
+                    self.q("UPDATE {p}cards SET status = ?, account = COALESCE(?, account), updated_at = ? WHERE id = ?"),
+                    (_STATUS[kind], getattr(e, "account", None), e.timestamp.isoformat(), e.originator_id.hex),
+                )
+        self._flush(cur, new)
+
+    def _flush(self, cur: Any, new: list[tuple[Any, ...]]) -> None:
+        if new:
+            cur.executemany(self.q("INSERT INTO {p}cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), new)
+            new.clear()

@@ -1,0 +1,84 @@
+"""The views' database: the same SQLite file or PostgreSQL schema as the events.
+
+SQL is written once with `?` placeholders; on PostgreSQL they become `%s`.
+Table names carry a prefix so a rebuild can go into scratch tables and be
+compared with the live ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ViewDB:
+    def __init__(self, url: str, schema: str = "public") -> None:
+        self.url = url
+        self.schema = schema
+        self.is_postgres = url.startswith(("postgresql://", "postgres://"))
+        self._local = threading.local()
+
+    def connect(self) -> Any:
+        if self.is_postgres:
+            import psycopg
+
+            u = urlsplit(self.url)
+            conn = psycopg.connect(
+                host=u.hostname or "127.0.0.1",
+                port=u.port or 5432,
+                user=u.username or "postgres",
+                password=u.password or None,
+                dbname=u.path.lstrip("/") or "postgres",
+                autocommit=True,
+            )
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            conn.execute(f'SET search_path TO "{self.schema}"')
+            return conn
+        conn = sqlite3.connect(
+            self.url.removeprefix("sqlite:///"), timeout=30, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.is_postgres else statement
+
+    def conn(self) -> Any:
+        """A connection owned by the calling thread (reused)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.connect()
+        return conn
+
+    @contextmanager
+    def transaction(self, conn: Any | None = None, *, write: bool = True) -> Iterator[Any]:
+        conn = conn or self.conn()
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE" if write and not self.is_postgres else "BEGIN")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        else:
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+
+    def query(self, statement: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn().cursor()
+        try:
+            cur.execute(self.sql(statement), params)
+            return [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,144 @@
+"""Feeds the views from the notification log, from a tracked position.
+
+Works the same on SQLite (which has no subscriptions) and PostgreSQL: read
+the next page of notifications after the tracked position, apply every
+projection, and move the position, all in one view transaction. Two runners
+never apply the same page: the tracking row is locked for the transaction
+(`BEGIN IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.application import Application
+
+from projections.accounts import AccountsView
+from projections.base import Projection
+from projections.cards import CardsView
+from projections.db import ViewDB
+from projections.general_ledger import GeneralLedger
+
+PAGE = 2000
+DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView]
+
+
+class Projector:
+    def __init__(
+        self,
+        app: Application[Any],
+        db: ViewDB,
+        kinds: Sequence[type[Projection]] | None = None,
+        *,
+        prefix: str = "",
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.prefix = prefix
+        self.projections = [k(db, prefix) for k in (kinds or DEFAULT_PROJECTIONS)]
+        self._conn = db.connect()
+        self._lock = threading.Lock()
+        self.create()
+
+    @property
+    def tracking(self) -> str:
+        return self.prefix + "view_tracking"
+
+    def create(self) -> None:
+        with self.db.transaction(self._conn) as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.tracking} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)")
+            for p in self.projections:
+                p.create(cur)
+            cur.execute(
+                self.db.sql(f"INSERT INTO {self.tracking} VALUES (?, 0) ON CONFLICT (name) DO NOTHING"), ("views",)
+            )
+
+    def drop(self) -> None:
+        with self.db.transaction(self._conn) as cur:
+            for p in self.projections:
+                p.drop(cur)
+            cur.execute(f"DROP TABLE IF EXISTS {self.tracking}")
+
+    def position(self) -> int:
+        cur = self._conn.cursor()
+        cur.execute(self.db.sql(f"SELECT position FROM {self.tracking} WHERE name = ?"), ("views",))
+        row = cur.fetchone()
+        cur.close()
+        return int(row[0]) if row else 0
+
+    def run(self, progress: Callable[[int], None] | None = None, stop: int | None = None) -> int:
+        """Apply everything recorded so far (up to `stop`); returns the number of events applied."""
+        applied = 0
+        with self._lock:
+            while True:
+                n = self._step(stop)
+                if not n:
+                    return applied
+                applied += n
+                if progress is not None:
+                    progress(n)
+
+    def _step(self, stop: int | None) -> int:
+        lock = "" if not self.db.is_postgres else " FOR UPDATE"
+        with self.db.transaction(self._conn) as cur:
+            cur.execute(self.db.sql(f"SELECT position FROM {self.tracking} WHERE name = ?{lock}"), ("views",))
+            position = int(cur.fetchone()[0])
+            notes = self.app.recorder.select_notifications(
+                start=position, limit=PAGE, stop=stop, inclusive_of_start=False
+            )
+            if not notes:
+                return 0
+            to_event = self.app.mapper.to_domain_event
+            items = [(n.id, to_event(n)) for n in notes]
+            for p in self.projections:
+                p.apply(cur, items)
+            cur.execute(
+                self.db.sql(f"UPDATE {self.tracking} SET position = ? WHERE name = ?"), (notes[-1].id, "views")
+            )
+            return len(items)
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        cur = self._conn.cursor()
+        for p in self.projections:
+            out.update(p.dump(cur))
+        cur.close()
+        return out
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class Follower:
+    """Runs a projector in a background thread, woken after every save."""
+
+    def __init__(self, projector: Projector, interval: float = 0.5) -> None:
+        self.projector = projector
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="projector", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                self.projector.run()
+            except Exception:  # keep following; the next poke retries the same page
+                import structlog
+
+                structlog.get_logger().exception("projector_failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)

@@ -1,0 +1,1 @@
+"""Composition root: configuration, the ledger and its views, the CLI and the server."""

@@ -1,0 +1,73 @@
+"""One settings object, read from RINGLEDGER_* environment variables once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RINGLEDGER_", extra="ignore")
+
+    #: `sqlite:///var/ringledger.db` (default) or `postgresql://user:pw@host:5432/db`.
+    database_url: str = "sqlite:///var/ringledger.db"
+    #: PostgreSQL schema holding the event store and views.
+    database_schema: str = "public"
+    #: Hex key for PIN verification values; if empty, read (or create) `pin_key_file`.
+    pin_key: str = ""
+    pin_key_file: str = "var/pin.key"
+    timezone: str = "Asia/Shanghai"
+    cache_size: int = 100_000
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def sqlite_path(self) -> str:
+        return self.database_url.removeprefix("sqlite:///")
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        env = {
+            "AGGREGATE_CACHE_MAXSIZE": str(self.cache_size),
+            "AGGREGATE_CACHE_FASTFORWARD": "n",
+            "IS_SNAPSHOTTING_ENABLED": "y",
+        }
+        if self.is_postgres:
+            u = urlsplit(self.database_url)
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.postgres",
+                POSTGRES_DBNAME=u.path.lstrip("/") or "postgres",
+                POSTGRES_HOST=u.hostname or "127.0.0.1",
+                POSTGRES_PORT=str(u.port or 5432),
+                POSTGRES_USER=u.username or "postgres",
+                POSTGRES_PASSWORD=u.password or "",
+                POSTGRES_SCHEMA=self.database_schema,
+                POSTGRES_POOL_SIZE="10",
+                POSTGRES_MAX_OVERFLOW="20",
+                POSTGRES_LOCK_TIMEOUT="10",
+            )
+        else:
+            Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                SQLITE_DBNAME=self.sqlite_path,
+                SQLITE_LOCK_TIMEOUT="30",
+            )
+        return env
+
+    def pin_key_bytes(self) -> bytes:
+        """The PIN key lives outside the database: an env value or a 0600 file."""
+        if self.pin_key:
+            return bytes.fromhex(self.pin_key)
+        path = Path(self.pin_key_file)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return bytes.fromhex(path.read_text().strip())

@@ -1,0 +1,57 @@
+"""Builds the ledger, its views and the projector from one Settings object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.pins import PinHasher
+from projections.db import ViewDB
+from projections.runner import Projector
+from ringledger.config import Settings
+
+
+def _ensure_schema(settings: Settings) -> None:
+    if settings.is_postgres and settings.database_schema != "public":
+        conn = ViewDB(settings.database_url, settings.database_schema).connect()
+        conn.close()
+
+
+class RingLedger(Ledger):
+    """The ledger with a hook run after every save (wakes the projector in a server)."""
+
+    def __init__(self, env: dict[str, str], *, pin_hasher: PinHasher) -> None:
+        super().__init__(env, pin_hasher=pin_hasher)
+        self.after_save: list[Any] = []
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        recordings = super().save(*objs, **kwargs)
+        for callback in self.after_save:
+            callback()
+        return recordings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    ledger: RingLedger
+    views: ViewDB
+    projector: Projector
+
+    def catch_up(self) -> int:
+        return self.projector.run()
+
+    def close(self) -> None:
+        self.projector.close()
+        self.views.close()
+        self.ledger.close()
+
+
+def build(settings: Settings | None = None) -> Container:
+    settings = settings or Settings()
+    _ensure_schema(settings)
+    ledger = RingLedger(settings.eventsourcing_env(), pin_hasher=PinHasher(settings.pin_key_bytes()))
+    views = ViewDB(settings.database_url, settings.database_schema)
+    projector = Projector(ledger, views)
+    return Container(settings, ledger, views, projector)
