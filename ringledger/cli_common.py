@@ -1,0 +1,86 @@
+"""What every CLI command shares: the container, the actor, error handling, output."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ledger.errors import LedgerError
+from ledger.money import MoneyFormatError, format_money, parse_money
+from ringledger.container import Container, build
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def actor() -> str:
+    try:
+        return "cli:" + getpass.getuser()
+    except Exception:
+        return "cli:unknown"
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit code 2; the caller has changed nothing."""
+    sys.stderr.write("error: " + " ".join(message.split()) + "\n")
+    raise typer.Exit(2)
+
+
+@contextmanager
+def container() -> Iterator[Container]:
+    """Open the ledger; turn domain and input errors into exit code 2 with one line."""
+    c = build()
+    try:
+        yield c
+        c.catch_up()
+    except (LedgerError, MoneyFormatError, ValueError) as err:
+        code = getattr(err, "code", "invalid_input")
+        fail(f"{code}: {err}")
+    finally:
+        c.close()
+
+
+def money(text: str) -> int:
+    try:
+        return parse_money(text)
+    except MoneyFormatError as err:
+        fail(str(err))
+        raise  # unreachable: fail() exits
+
+
+def emit(data: Any, as_json: bool = False) -> None:
+    """Dicts and lists print as JSON (one line with --json, indented otherwise); tables via rich."""
+    if isinstance(data, (dict, list)):
+        indent = None if as_json else 2
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, indent=indent) + "\n")
+    else:
+        console.print(data)
+
+
+def show_money(summary: dict[str, Any]) -> dict[str, Any]:
+    out = dict(summary)
+    for key in ("balance", "held", "available", "amount", "charged", "face"):
+        if isinstance(out.get(key), int):
+            out[key] = format_money(out[key])
+    return out
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on a terminal; silent when output is piped."""
+    if not err_console.is_terminal:
+        yield lambda n: None
+        return
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)

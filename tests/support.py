@@ -1,0 +1,59 @@
+"""Helpers shared by the tests: the PostgreSQL probe and store settings."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ringledger.config import Settings
+
+PG_URL = os.environ.get("RINGLEDGER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_PIN_KEY = "11" * 32
+
+
+def _pg_reachable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return None
+    except Exception as err:  # the reason is shown in the skip message
+        return f"PostgreSQL at {PG_URL} is unreachable: {err}"
+
+
+_PG_PROBLEM: str | None | bool = False
+
+
+def pg_problem() -> str | None:
+    global _PG_PROBLEM
+    if _PG_PROBLEM is False:
+        _PG_PROBLEM = _pg_reachable()
+    return _PG_PROBLEM  # type: ignore[return-value]
+
+
+def require_postgres() -> None:
+    problem = pg_problem()
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {problem}")
+        pytest.skip(problem)
+
+
+def drop_schema(schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment variables that make a subprocess use the same store."""
+    return {
+        **os.environ,
+        "RINGLEDGER_DATABASE_URL": settings.database_url,
+        "RINGLEDGER_DATABASE_SCHEMA": settings.database_schema,
+        "RINGLEDGER_PIN_KEY": settings.pin_key,
+    }
