@@ -19,6 +19,26 @@ app.add_typer(accounts, name="accounts")
 app.add_typer(books, name="ledger")
 
 
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Listen address (localhost by default)."),
+    port: int = typer.Option(8080, help="Listen port."),
+    demo: bool = typer.Option(False, help="Load the demo tariff and account if the store is empty."),
+) -> None:
+    """Serve the switch hooks, the GraphQL portal and the scheduler."""
+    import uvicorn
+
+    from ringledger.container import build
+    from ringledger.server import create_app
+
+    container = build()
+    if demo:
+        from ringledger.demo import load_demo
+
+        load_demo(container)
+    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,23 @@
+"""Demo data for `make run`: an account to try the hooks with."""
+
+from __future__ import annotations
+
+from ledger.errors import AccountExists
+from ringledger.cli_common import err_console
+from ringledger.container import Container
+
+DEMO_ACCOUNT = "8000000001"
+DEMO_PHONE = "+8613800138000"
+
+
+def load_demo(container: Container) -> None:
+    """Open the demo account (100.00, bound to +86 138 0013 8000) once; later starts keep it."""
+    ledger = container.ledger
+    try:
+        ledger.open_account("subscriber", "demo", number=DEMO_ACCOUNT, plan="demo", pin="123456")
+    except AccountExists:
+        return
+    ledger.deposit(DEMO_ACCOUNT, 100_0000, "demo", memo="demo credit")
+    ledger.bind(DEMO_ACCOUNT, DEMO_PHONE, "demo")
+    container.catch_up()
+    err_console.print(f"demo account {DEMO_ACCOUNT} (PIN 123456) bound to {DEMO_PHONE}, balance 100.0000")
