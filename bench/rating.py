@@ -24,21 +24,23 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import phonenumbers  # noqa: E402
+import phonenumbers
 
-from rating.demo import demo_plan  # noqa: E402
-from rating.numberplan import Destination  # noqa: E402
-from rating.rate import rate_call  # noqa: E402
-from rating.tariffs import RateRow, TariffPlan, TimeBand  # noqa: E402
+from rating.demo import demo_plan
+from rating.numberplan import Destination
+from rating.rate import rate_call
+from rating.tariffs import RateRow, TariffPlan, TimeBand
 
 RESULTS = Path(__file__).resolve().parent / "results" / "rating.json"
 DOMESTIC = ("local", "national", "mobile", "special")
 HMT = {"852", "853", "886"}
+Cdr = tuple[Destination, int, datetime]
 
 
 def wholesale_plan(rng: random.Random) -> TariffPlan:
@@ -48,14 +50,33 @@ def wholesale_plan(rng: random.Random) -> TariffPlan:
     rows = list(demo.rows)
     night = TimeBand("offpeak", "21:00", "07:00", 0)
     for cc in sorted(str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE if c != 86):
-        for prefix in [cc] + [cc + str(d) for d in range(10)] + [cc + f"{d:02d}" for d in rng.sample(range(100), 8)]:
+        for prefix in (
+            [cc]
+            + [cc + str(d) for d in range(10)]
+            + [cc + f"{d:02d}" for d in rng.sample(range(100), 8)]
+        ):
             if prefix in taken:
                 continue
             taken.add(prefix)
             price = rng.randrange(1_000, 90_000)
-            bands = (TimeBand("offpeak", night.start, night.end, price * 3 // 4),) if rng.random() < 0.3 else ()
+            bands = (
+                (TimeBand("offpeak", night.start, night.end, price * 3 // 4),)
+                if rng.random() < 0.3
+                else ()
+            )
             inc = rng.choice([(60, 60), (30, 6), (6, 6), (1, 1)])
-            rows.append(RateRow(f"W{prefix}", price, inc[0], inc[1], rng.choice([0, 500, 1000]), 0, prefix=prefix, bands=bands))
+            rows.append(
+                RateRow(
+                    f"W{prefix}",
+                    price,
+                    inc[0],
+                    inc[1],
+                    rng.choice([0, 500, 1000]),
+                    0,
+                    prefix=prefix,
+                    bands=bands,
+                )
+            )
     return TariffPlan("bench", 1, demo.effective_from, tuple(rows), tz=demo.tz, fees=demo.fees)
 
 
@@ -65,7 +86,11 @@ def destinations(rng: random.Random, count: int) -> list[Destination]:
     for _ in range(count):
         if rng.random() < 0.6:  # most traffic is domestic
             category = rng.choice(DOMESTIC)
-            digits = "86" + ("1" if category == "mobile" else "10") + "".join(rng.choices("0123456789", k=9))
+            digits = (
+                "86"
+                + ("1" if category == "mobile" else "10")
+                + "".join(rng.choices("0123456789", k=9))
+            )
         else:
             cc = rng.choice(codes)
             category = "hmt" if cc in HMT else "international"
@@ -74,20 +99,24 @@ def destinations(rng: random.Random, count: int) -> list[Destination]:
     return out
 
 
-def synthetic_cdrs(n: int, seed: int = 7) -> tuple[TariffPlan, list[tuple[Destination, int, datetime]]]:
+def synthetic_cdrs(n: int, seed: int = 7) -> tuple[TariffPlan, list[Cdr]]:
     rng = random.Random(seed)
     plan = wholesale_plan(rng)
     dests = destinations(rng, 10_000)
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     instants = [start + timedelta(seconds=rng.randrange(365 * 86400)) for _ in range(10_000)]
     cdrs = [
-        (rng.choice(dests), 0 if rng.random() < 0.25 else rng.randint(1, 3600), rng.choice(instants))
+        (
+            rng.choice(dests),
+            0 if rng.random() < 0.25 else rng.randint(1, 3600),
+            rng.choice(instants),
+        )
         for _ in range(n)
     ]
     return plan, cdrs
 
 
-def rate_indexed(plan: TariffPlan, cdrs: list) -> int:
+def rate_indexed(plan: TariffPlan, cdrs: list[Cdr]) -> int:
     find, zone, total = plan.find_rate, plan.zone, 0
     for dest, billsec, at in cdrs:
         row = find(dest)
@@ -96,8 +125,10 @@ def rate_indexed(plan: TariffPlan, cdrs: list) -> int:
     return total
 
 
-def rate_naive(plan: TariffPlan, cdrs: list) -> int:
-    by_length = sorted((r for r in plan.rows if r.prefix), key=lambda r: len(r.prefix or ""), reverse=True)
+def rate_naive(plan: TariffPlan, cdrs: list[Cdr]) -> int:
+    by_length = sorted(
+        (r for r in plan.rows if r.prefix), key=lambda r: len(r.prefix or ""), reverse=True
+    )
     by_category = [r for r in plan.rows if r.category]
     zone, total = plan.zone, 0
     for dest, billsec, at in cdrs:
@@ -110,7 +141,9 @@ def rate_naive(plan: TariffPlan, cdrs: list) -> int:
     return total
 
 
-def timed(fn, plan: TariffPlan, cdrs: list) -> tuple[float, int]:
+def timed(
+    fn: Callable[[TariffPlan, list[Cdr]], int], plan: TariffPlan, cdrs: list[Cdr]
+) -> tuple[float, int]:
     began = time.perf_counter()
     total = fn(plan, cdrs)
     return time.perf_counter() - began, total
@@ -120,7 +153,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="CDRs per run (default 1,000,000)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is reported")
-    parser.add_argument("--baseline-n", type=int, default=20_000, help="CDRs for the naive baseline")
+    parser.add_argument(
+        "--baseline-n", type=int, default=20_000, help="CDRs for the naive baseline"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
@@ -136,7 +171,9 @@ def main() -> None:
     base_s, base_total = timed(rate_naive, plan, subset)
     _, check_total = timed(rate_indexed, plan, subset)
     if base_total != check_total or len(totals) != 1:
-        raise SystemExit(f"totals disagree: indexed {check_total} vs naive {base_total}, runs {totals}")
+        raise SystemExit(
+            f"totals disagree: indexed {check_total} vs naive {base_total}, runs {totals}"
+        )
     baseline = len(subset) / base_s
 
     result = {

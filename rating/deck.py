@@ -54,7 +54,9 @@ class DeckError(ValueError):
     def __init__(self, problems: Sequence[tuple[int, str]]) -> None:
         self.problems: list[tuple[int, str]] = list(problems)
         lines = "; ".join(f"line {n}: {m}" for n, m in self.problems)
-        super().__init__(f"rate deck rejected, nothing imported ({len(self.problems)} problems): {lines}")
+        super().__init__(
+            f"rate deck rejected, nothing imported ({len(self.problems)} problems): {lines}"
+        )
 
 
 def parse_money(text: str) -> int:
@@ -113,7 +115,12 @@ def parse_deck(source: str | TextIO) -> list[RateRow]:
             problems.append((line, str(exc)))
             continue
         if row.key in first_seen:
-            problems.append((line, f"duplicate {row.key.replace(':', ' ')}, first on line {first_seen[row.key]}"))
+            problems.append(
+                (
+                    line,
+                    f"duplicate {row.key.replace(':', ' ')}, first on line {first_seen[row.key]}",
+                )
+            )
             continue
         first_seen[row.key] = line
         rows.append(row)
@@ -176,9 +183,13 @@ def _row(cells: dict[str, str]) -> RateRow:
     if any(window) and not all(window):
         errors.append("offpeak_price, offpeak_start and offpeak_end go together")
     if cells["peak_price"] and not all(window):
-        errors.append("peak_price needs an off-peak window (offpeak_price, offpeak_start, offpeak_end)")
+        errors.append(
+            "peak_price needs an off-peak window (offpeak_price, offpeak_start, offpeak_end)"
+        )
     if off_start is not None and off_start == off_end:
-        errors.append("offpeak_start and offpeak_end are equal: the window would cover the whole day")
+        errors.append(
+            "offpeak_start and offpeak_end are equal: the window would cover the whole day"
+        )
     if errors:
         raise ValueError("; ".join(errors))
 
@@ -235,7 +246,12 @@ def _deck_bands(row: RateRow) -> tuple[int | None, int | None, str | None, str |
     fits = off.name == "offpeak" and off.days == ALL_DAYS and off.start != off.end
     if len(bands) == 2:
         peak = bands[1]
-        fits = fits and (peak.name, peak.start, peak.end, peak.days) == ("peak", off.end, off.start, ALL_DAYS)
+        fits = fits and (peak.name, peak.start, peak.end, peak.days) == (
+            "peak",
+            off.end,
+            off.start,
+            ALL_DAYS,
+        )
         if fits:
             return peak.price_per_minute, off.price_per_minute, off.start, off.end
     elif len(bands) == 1 and fits:

@@ -7,7 +7,7 @@ Off-peak is 21:00–07:00 Beijing time, every day.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rating.deck import parse_deck
 from rating.tariffs import TariffPlan
@@ -29,7 +29,7 @@ prefix,category,name,price_per_minute,first_increment,next_increment,connect_fee
 81,,Japan,3.6000,30,6,0.1000,0.3000,,,,
 """
 
-DEMO_EFFECTIVE_FROM = datetime(2023, 12, 31, 16, 0, tzinfo=timezone.utc)  # 2024-01-01 00:00 Beijing
+DEMO_EFFECTIVE_FROM = datetime(2023, 12, 31, 16, 0, tzinfo=UTC)  # 2024-01-01 00:00 Beijing
 
 
 def demo_plan() -> TariffPlan:

@@ -114,13 +114,15 @@ def classify(dialled: str, plan: DialPlan, caller_area: str | None = None) -> De
     area = _home_area(plan, caller_area)
     digits = _SEPARATORS.sub("", dialled)
     if not _DIALLED.fullmatch(digits):
-        raise InvalidNumber(f"{dialled!r} is not a dialled number: use digits, optionally with a leading +")
+        raise InvalidNumber(
+            f"{dialled!r} is not a dialled number: use digits, optionally with a leading +"
+        )
     if digits.startswith("+"):
         return _international(digits[1:], dialled, plan, area)
     if plan.intl_prefix and digits.startswith(plan.intl_prefix):
-        return _international(digits[len(plan.intl_prefix):], dialled, plan, area)
+        return _international(digits[len(plan.intl_prefix) :], dialled, plan, area)
     if plan.trunk_prefix and digits.startswith(plan.trunk_prefix):
-        return _national(digits[len(plan.trunk_prefix):], dialled, plan, area)
+        return _national(digits[len(plan.trunk_prefix) :], dialled, plan, area)
     if _is_special(digits, plan):
         return _special(digits, plan)
     # No prefix: a fixed line in the caller's own area, else a mobile (which
@@ -129,15 +131,13 @@ def classify(dialled: str, plan: DialPlan, caller_area: str | None = None) -> De
         number = _parse(plan.country_code + national, dialled)
         if phonenumbers.is_valid_number(number):
             return _categorise(number, plan, area)
-    raise InvalidNumber(
-        f"{dialled!r} is neither a local number in area {area} nor a mobile number"
-    )
+    raise InvalidNumber(f"{dialled!r} is neither a local number in area {area} nor a mobile number")
 
 
 def _home_area(plan: DialPlan, caller_area: str | None) -> str:
     area = plan.home_area if caller_area is None else caller_area
     if plan.trunk_prefix and area.startswith(plan.trunk_prefix):
-        area = area[len(plan.trunk_prefix):]  # "010" → "10"
+        area = area[len(plan.trunk_prefix) :]  # "010" → "10"
     if not area.isdigit():
         raise InvalidNumber(f"caller area {caller_area!r} is not an area code")
     return area
@@ -168,7 +168,7 @@ def _validated(
     number: phonenumbers.PhoneNumber, dialled: str, plan: DialPlan, area: str
 ) -> Destination:
     if not phonenumbers.is_valid_number(number):
-        region = phonenumbers.region_code_for_country_code(number.country_code)
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
         raise InvalidNumber(
             f"{dialled!r} is not a valid number (+{number.country_code} {number.national_number},"
             f" region {region})"
@@ -206,7 +206,9 @@ def _is_special(national: str, plan: DialPlan) -> bool:
         return True
     if not national or national[0] == "0" or len(national) > plan.short_number_max_length:
         return False
-    short = phonenumbers.PhoneNumber(country_code=int(plan.country_code), national_number=int(national))
+    short = phonenumbers.PhoneNumber(
+        country_code=int(plan.country_code), national_number=int(national)
+    )
     return phonenumbers.is_valid_short_number_for_region(short, plan.region)
 
 

@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -141,7 +141,9 @@ class RateRow:
         if (self.prefix is None) == (self.category is None):
             raise ValueError(f"rate row {self.name!r} needs exactly one of prefix or category")
         if self.prefix is not None and not self.prefix.isdigit():
-            raise ValueError(f"rate row {self.name!r}: prefix {self.prefix!r} must be digits without '+'")
+            raise ValueError(
+                f"rate row {self.name!r}: prefix {self.prefix!r} must be digits without '+'"
+            )
         if self.category is not None and self.category not in CATEGORIES:
             raise ValueError(
                 f"rate row {self.name!r}: category {self.category!r} is not one of {sorted(CATEGORIES)}"
@@ -203,10 +205,12 @@ class TariffPlan:
 
     def __post_init__(self) -> None:
         _require_int("TariffPlan", "version", self.version, minimum=1)
-        offset = self.effective_from.utcoffset() if isinstance(self.effective_from, datetime) else None
+        offset = (
+            self.effective_from.utcoffset() if isinstance(self.effective_from, datetime) else None
+        )
         if offset is None:
             raise ValueError("TariffPlan.effective_from must be an aware datetime")
-        object.__setattr__(self, "effective_from", self.effective_from.astimezone(timezone.utc))
+        object.__setattr__(self, "effective_from", self.effective_from.astimezone(UTC))
         try:
             object.__setattr__(self, "_zone", ZoneInfo(self.tz))
         except (ZoneInfoNotFoundError, ValueError):
@@ -281,7 +285,7 @@ def select_version(plans: Iterable[TariffPlan], at: datetime) -> TariffPlan | No
 class TariffBook:
     """All versions of one named tariff, answering which one is in force at an instant."""
 
-    __slots__ = ("name", "_plans", "_starts")
+    __slots__ = ("_plans", "_starts", "name")
 
     def __init__(self, plans: Iterable[TariffPlan]) -> None:
         ordered = sorted(plans, key=lambda p: (p.effective_from, p.version))

@@ -1,7 +1,7 @@
 """CSV rate decks: every row or none, bad lines named by number, exact round trip."""
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -30,8 +30,8 @@ def test_a_deck_row_becomes_a_rate_row_with_money_in_ten_thousandths():
 
 def test_the_off_peak_window_of_a_deck_row_crosses_midnight():
     (r,) = parse_deck(deck(",mobile,Mobile,0.2000,60,60,,,0.2000,0.1200,21:00,07:00"))
-    at_2am = datetime(2024, 3, 4, 18, 0, tzinfo=timezone.utc)  # 02:00 in Beijing
-    at_noon = datetime(2024, 3, 4, 4, 0, tzinfo=timezone.utc)
+    at_2am = datetime(2024, 3, 4, 18, 0, tzinfo=UTC)  # 02:00 in Beijing
+    at_noon = datetime(2024, 3, 4, 4, 0, tzinfo=UTC)
     assert rate_call(r, 60, at_2am, "Asia/Shanghai").cost == 1200
     assert rate_call(r, 60, at_noon, "Asia/Shanghai").cost == 2000
     assert rate_call(r, 60, at_noon, "Asia/Shanghai").band == "peak"
@@ -76,7 +76,11 @@ def test_every_bad_row_is_reported_by_line_number_and_nothing_is_returned():
     messages = dict(caught.value.problems)
     assert "more than 4 decimals" in messages[3]
     assert "exactly one of prefix or category" in messages[4]
-    assert "'+44'" in messages[5] and "price_per_minute" in messages[5] and "first_increment" in messages[5]
+    assert (
+        "'+44'" in messages[5]
+        and "price_per_minute" in messages[5]
+        and "first_increment" in messages[5]
+    )
     assert "go together" in messages[7]
     assert "'long'" in messages[8]
     assert "peak_price needs an off-peak window" in messages[9]
@@ -111,7 +115,8 @@ def test_a_deck_without_a_proper_header_or_rows_is_refused_at_line_1(text, words
 
 
 @pytest.mark.parametrize(
-    ("text", "amount"), [("0.15", 1500), ("0.1500", 1500), ("12", 120000), ("0.0001", 1), ("3.", None)]
+    ("text", "amount"),
+    [("0.15", 1500), ("0.1500", 1500), ("12", 120000), ("0.0001", 1), ("3.", None)],
 )
 def test_money_columns_are_decimal_strings_with_at_most_four_places(text, amount):
     if amount is None:
@@ -162,8 +167,9 @@ def deck_rows(draw):
         )
     )
     name = draw(
-        st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20)
-        .filter(lambda s: s == s.strip() and s != "")
+        st.text(
+            st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20
+        ).filter(lambda s: s == s.strip() and s != "")
     )
     return RateRow(
         name=name,
@@ -185,11 +191,22 @@ def test_export_then_import_gives_back_the_same_rows(rows):
 def test_the_demo_plan_prices_each_category_and_its_prefixes():
     plan = demo_plan()
     dial = DialPlan()
-    noon = datetime(2024, 3, 4, 4, 0, tzinfo=timezone.utc)  # 12:00 Beijing, peak
+    noon = datetime(2024, 3, 4, 4, 0, tzinfo=UTC)  # 12:00 Beijing, peak
     prices = {
         d: rate_destination(plan, classify(d, dial), 60, noon).cost
-        for d in ("62345678", "02112345678", "13800138000", "110", "0085221234567", "+85328212345",
-                  "+886221234567", "+12125550123", "+442079460000", "+447712345678", "+33142685300")
+        for d in (
+            "62345678",
+            "02112345678",
+            "13800138000",
+            "110",
+            "0085221234567",
+            "+85328212345",
+            "+886221234567",
+            "+12125550123",
+            "+442079460000",
+            "+447712345678",
+            "+33142685300",
+        )
     }
     assert prices == {
         "62345678": 1000,

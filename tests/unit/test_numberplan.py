@@ -13,7 +13,12 @@ BEIJING = DialPlan()  # country 86, home area 10, trunk 0, international 00
 )
 def test_a_beijing_fixed_line_is_local_however_it_is_dialled(dialled):
     dest = classify(dialled, BEIJING)
-    assert (dest.e164, dest.category, dest.area, dest.region) == ("+861062345678", "local", "10", "CN")
+    assert (dest.e164, dest.category, dest.area, dest.region) == (
+        "+861062345678",
+        "local",
+        "10",
+        "CN",
+    )
 
 
 @pytest.mark.parametrize(
@@ -77,7 +82,12 @@ def test_hong_kong_macau_and_taiwan_are_hmt(dialled, region):
 )
 def test_foreign_numbers_are_international(dialled, e164, region, area):
     dest = classify(dialled, BEIJING)
-    assert (dest.e164, dest.category, dest.region, dest.area) == (e164, "international", region, area)
+    assert (dest.e164, dest.category, dest.region, dest.area) == (
+        e164,
+        "international",
+        region,
+        area,
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Pricing calls: increments, fees, time bands, tariff versions and the real-time inverse."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -18,7 +18,6 @@ from rating.rate import (
 from rating.tariffs import RateRow, TariffBook, TariffPlan, TimeBand, select_version
 
 SHANGHAI = "Asia/Shanghai"
-UTC = timezone.utc
 NOON_BEIJING = datetime(2024, 3, 4, 4, 0, tzinfo=UTC)  # Monday 12:00 in Beijing
 
 
@@ -28,7 +27,7 @@ def beijing(year, month, day, hour, minute=0):
 
 
 def row(**kw):
-    base = dict(name="test", category="national", price_per_minute=6000)
+    base = {"name": "test", "category": "national", "price_per_minute": 6000}
     base.update(kw)
     return RateRow(**base)
 
@@ -42,7 +41,14 @@ def cost(r, billsec, at=NOON_BEIJING):
 
 def test_a_60_60_tariff_bills_whole_minutes_rounded_up():
     r = row(first_increment=60, next_increment=60)  # 0.6000 per minute
-    assert [cost(r, s) for s in (1, 59, 60, 61, 120, 121)] == [6000, 6000, 6000, 12000, 12000, 18000]
+    assert [cost(r, s) for s in (1, 59, 60, 61, 120, 121)] == [
+        6000,
+        6000,
+        6000,
+        12000,
+        12000,
+        18000,
+    ]
 
 
 def test_a_6_6_tariff_bills_six_second_steps():
@@ -159,7 +165,9 @@ EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def plan(rows, version=1, effective_from=EPOCH, **kw):
-    return TariffPlan(name="retail", version=version, effective_from=effective_from, rows=tuple(rows), **kw)
+    return TariffPlan(
+        name="retail", version=version, effective_from=effective_from, rows=tuple(rows), **kw
+    )
 
 
 WORLD = plan(
@@ -222,13 +230,18 @@ def test_a_row_needs_exactly_one_of_prefix_or_category():
 
 def test_rate_destination_reads_bands_in_the_plans_zone():
     night_plan = plan([row(category="mobile", bands=(NIGHT, DAY))], tz="Asia/Shanghai")
-    charge = rate_destination(night_plan, classify("13800138000", CN), 60, beijing(2024, 3, 4, 23, 0))
+    charge = rate_destination(
+        night_plan, classify("13800138000", CN), 60, beijing(2024, 3, 4, 23, 0)
+    )
     assert (charge.band, charge.cost) == ("offpeak", 3000)
 
 
 def test_a_plan_round_trips_through_json_for_storing_in_an_event():
     p = plan(
-        [row(category="local", bands=(NIGHT, DAY)), RateRow("HK", 12000, 30, 6, 1000, 5000, prefix="852")],
+        [
+            row(category="local", bands=(NIGHT, DAY)),
+            RateRow("HK", 12000, 30, 6, 1000, 5000, prefix="852"),
+        ],
         version=3,
         effective_from=datetime(2024, 5, 1, 8, 0, tzinfo=timezone(timedelta(hours=8))),
         fees={"missed_call_sms": 1000, "missed_call_monthly": 20000},
@@ -242,8 +255,12 @@ def test_a_plan_round_trips_through_json_for_storing_in_an_event():
 
 # --- versions ----------------------------------------------------------------
 
-V1 = plan([RateRow("Mobile", 2000, category="mobile")], version=1, effective_from=beijing(2024, 1, 1, 0))
-V2 = plan([RateRow("Mobile", 1500, category="mobile")], version=2, effective_from=beijing(2024, 7, 1, 0))
+V1 = plan(
+    [RateRow("Mobile", 2000, category="mobile")], version=1, effective_from=beijing(2024, 1, 1, 0)
+)
+V2 = plan(
+    [RateRow("Mobile", 1500, category="mobile")], version=2, effective_from=beijing(2024, 7, 1, 0)
+)
 
 
 def test_the_tariff_in_force_is_the_latest_effective_before_the_call():
@@ -289,8 +306,10 @@ def test_max_seconds_is_what_the_balance_pays_for_in_whole_increments():
 
 def test_max_seconds_is_zero_when_the_first_increment_is_unaffordable():
     r = row(price_per_minute=6000, first_increment=60, next_increment=6, minimum_charge=8000)
+    # The first minute costs 0.6000 but the minimum charge makes it 0.8000.
     assert max_seconds_for(r, 7999, NOON_BEIJING, SHANGHAI) == 0
-    assert max_seconds_for(r, 8000, NOON_BEIJING, SHANGHAI) == 78  # 80 s cost exactly 0.8000; 84 s would not fit
+    # With 0.8000: 78 s (60 + 3 × 6) still costs the minimum; 84 s would cost 0.8400.
+    assert max_seconds_for(r, 8000, NOON_BEIJING, SHANGHAI) == 78
 
 
 def test_max_seconds_is_capped_and_a_free_destination_gets_the_cap():
