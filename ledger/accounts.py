@@ -102,6 +102,16 @@ class Account(Aggregate):
             actor=actor,
         )
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Account:
+        """A fast copy for the repository cache: only the containers are mutable."""
+        clone = object.__new__(type(self))
+        state = self.__dict__.copy()
+        state["holds"] = {k: list(v) for k, v in self.holds.items()}
+        state["phones"] = list(self.phones)
+        state["_pending_events"] = list(self._pending_events)
+        clone.__dict__.update(state)
+        return clone
+
     @property
     def available(self) -> int:
         return self.balance - self.held
