@@ -71,7 +71,7 @@ def transfer(
 @accounts.command("adjust")
 def adjust(
     number: str,
-    amount: Annotated[str, typer.Argument(help="Signed amount: 5.00 credits, -5.00 debits.")],
+    amount: Annotated[str, typer.Argument(help="Signed amount: 5.00 credits; a debit needs `--`: adjust N --reason R -- -5.00")],
     reason: Annotated[str, typer.Option(help="Why (recorded in the event).")],
     op_id: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
 ) -> None:
@@ -118,9 +118,11 @@ def trial_balance(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
     """Every house account's balance and the sum of all accounts (must be 0.0000)."""
     with container() as c:
         c.catch_up()
-        house = c.views.query("SELECT account, balance FROM gl_balances WHERE account LIKE 'house:%' ORDER BY 1")
-        customers = c.views.query("SELECT COUNT(*), COALESCE(SUM(balance), 0) FROM gl_balances WHERE account NOT LIKE 'house:%'")
-        total = c.views.query("SELECT COALESCE(SUM(balance), 0) FROM gl_balances")[0][0]
+        house = c.views.query("SELECT account, balance FROM gl_balances WHERE account LIKE ? ORDER BY 1", ("house:%",))
+        customers = c.views.query(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM gl_balances WHERE account NOT LIKE ?", ("house:%",)
+        )
+        total = c.views.query("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM gl_balances")[0][0]
     data = {
         "house": {a: format_money(b) for a, b in house},
         "customer_accounts": customers[0][0],

@@ -1,0 +1,82 @@
+"""Published tariff plans: one `TariffBook` aggregate per plan name.
+
+Invariants: versions are numbered 1, 2, 3 … in publication order and never
+change once published (a correction is a new version); each version's
+payload is `rating.tariffs.TariffPlan.to_dict()` — JSON-native, so an
+auditor reads the exact prices a call was rated with; the version in force
+at an instant is the one with the latest `effective_from` not after it
+(ties: the higher version).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from ledger.call_ids import tariff_id
+from ledger.errors import InvalidRequest, NotFound
+
+
+class TariffBook(Aggregate):
+    class Opened(Aggregate.Created):
+        name: str
+        actor: str
+
+    def __init__(self, name: str, actor: str) -> None:
+        self.name = name
+        self.plans: list[dict[str, Any]] = []  # index = version - 1
+
+    @classmethod
+    def open(cls, name: str, actor: str) -> TariffBook:
+        if not name or len(name) > 40 or not name.replace("-", "").replace("_", "").isalnum():
+            raise InvalidRequest("a tariff name is 1-40 letters, digits, '-' or '_'")
+        return cls._create(cls.Opened, id=tariff_id(name), name=name, actor=actor)
+
+    class TariffPlanPublished(Aggregate.Event):
+        version: int
+        effective_from: datetime
+        plan: dict[str, Any]
+        actor: str
+
+        def apply(self, book: TariffBook) -> None:
+            book.plans.append(self.plan)
+
+    @property
+    def next_version(self) -> int:
+        return len(self.plans) + 1
+
+    def publish(self, plan: dict[str, Any], effective_from: datetime, actor: str) -> None:
+        """Record `plan` (a TariffPlan dict carrying this book's name and next version)."""
+        if effective_from.utcoffset() is None:
+            raise InvalidRequest("effective_from must be an aware instant")
+        if plan.get("name") != self.name:
+            raise InvalidRequest(f"plan {plan.get('name')!r} cannot be published in tariff {self.name!r}")
+        if plan.get("version") != self.next_version:
+            raise InvalidRequest(f"tariff {self.name} expects version {self.next_version}, got {plan.get('version')}")
+        self.trigger_event(
+            self.TariffPlanPublished,
+            version=self.next_version,
+            effective_from=effective_from,
+            plan=plan,
+            actor=actor,
+        )
+
+    def version(self, number: int) -> dict[str, Any]:
+        if not 1 <= number <= len(self.plans):
+            raise TariffNotFound(f"tariff {self.name} has no version {number}")
+        return self.plans[number - 1]
+
+    def in_force(self, at: datetime) -> dict[str, Any] | None:
+        best: dict[str, Any] | None = None
+        best_key: tuple[datetime, int] | None = None
+        for plan in self.plans:
+            start = datetime.fromisoformat(plan["effective_from"])
+            if start <= at and (best_key is None or (start, plan["version"]) > best_key):
+                best, best_key = plan, (start, plan["version"])
+        return best
+
+
+class TariffNotFound(NotFound):
+    code = "unknown_tariff"
