@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from ledger.errors import (
     AccountClosed,
@@ -95,6 +96,24 @@ class Account(Aggregate):
             number=number,
             kind=kind,
             status=status,
+            plan=plan,
+            pvv=pvv,
+            batch=batch,
+            serial=serial,
+            actor=actor,
+        )
+
+    @classmethod
+    def issued_card_event(cls, number: str, plan: str | None, pvv: str, batch: str, serial: int, actor: str) -> Account.Opened:
+        """The creation event of an unsold callback card, for bulk issue (no aggregate built)."""
+        return cls.Opened(
+            originator_id=account_id(number),
+            originator_version=cls.INITIAL_VERSION,
+            originator_topic=_TOPIC,
+            timestamp=cls.Opened.create_timestamp(),
+            number=number,
+            kind="callback",
+            status=ISSUED,
             plan=plan,
             pvv=pvv,
             batch=batch,
@@ -443,3 +462,6 @@ class Account(Aggregate):
             "plan": self.plan,
             "batch": self.batch,
         }
+
+
+_TOPIC = get_topic(Account)

@@ -16,13 +16,13 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.persistence import IntegrityError
 
 from ledger import house
-from ledger.accounts import ISSUED, Account
+from ledger.accounts import Account
 from ledger.batches import CARD_KINDS, CardBatch
-from ledger.cardnumbers import NUMBER_DIGITS, PIN_DIGITS, new_number
+from ledger.cardnumbers import NUMBER_DIGITS, PIN_DIGITS, new_number, new_numbers, uniform_draws
 from ledger.errors import (
     AccountExists,
     AccountNotFound,
@@ -35,7 +35,7 @@ from ledger.errors import (
 from ledger.ids import account_id, batch_id, operation_id, phone_id, voucher_id
 from ledger.operations import Operation
 from ledger.phones import PhoneBinding
-from ledger.pins import PinHasher, check_pin_format, random_digits
+from ledger.pins import PinHasher, check_pin_format
 from ledger.unit_of_work import UnitOfWork, evict
 from ledger.vouchers import Voucher
 
@@ -71,6 +71,8 @@ class Ledger(Application[UUID]):
             if isinstance(obj, Aggregate):
                 processing.events.extend(obj.collect_events())
                 processing.aggregates[obj.id] = obj
+            elif isinstance(obj, DomainEvent):
+                processing.events.append(obj)
             elif obj is not None:
                 others.append(obj)
         processing.collect_events(*others, **kwargs)
@@ -380,13 +382,15 @@ class Ledger(Application[UUID]):
         first: list[Any] = [CardBatch.issue(name, kind, face, count, plan, actor)]
         serial = 0
         while serial < count:
-            rows: list[tuple[int, str, str]] = []
-            while len(rows) < min(chunk, count - serial):
-                number = new_number(kind)
-                if number in seen:
-                    continue
-                seen.add(number)
-                rows.append((serial + len(rows) + 1, number, random_digits(pin_len)))
+            size = min(chunk, count - serial)
+            numbers: list[str] = []
+            while len(numbers) < size:
+                for number in new_numbers(kind, size - len(numbers)):
+                    if number not in seen:
+                        seen.add(number)
+                        numbers.append(number)
+            pins = [str(p).zfill(pin_len) for p in uniform_draws(10**pin_len, size)]
+            rows = [(serial + i + 1, n, p) for i, (n, p) in enumerate(zip(numbers, pins, strict=True))]
             rows = self._save_cards(kind, name, face, plan, actor, rows, first, seen)
             first = []
             issued.extend(rows)
@@ -409,12 +413,9 @@ class Ledger(Application[UUID]):
         pvv = self.pins.pvv
         while True:
             if kind == "voucher":
-                aggs = [Voucher.issue(n, batch, s, face, pvv(n, p), actor) for s, n, p in rows]
+                aggs = [Voucher.issued_event(n, batch, s, face, pvv(n, p), actor) for s, n, p in rows]
             else:
-                aggs = [
-                    Account.open(n, "callback", actor, plan=plan, pvv=pvv(n, p), batch=batch, serial=s, status=ISSUED)
-                    for s, n, p in rows
-                ]
+                aggs = [Account.issued_card_event(n, plan, pvv(n, p), batch, s, actor) for s, n, p in rows]
             try:
                 self.save(*extra, *aggs)
                 return rows

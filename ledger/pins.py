@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 
 from ledger.errors import InvalidPin
 
@@ -46,7 +45,3 @@ def check_pin_format(pin: str, min_len: int = 6, max_len: int = 10) -> str:
         raise InvalidPin(f"a PIN has {min_len} to {max_len} digits")
     return pin
 
-
-def random_digits(n: int) -> str:
-    """n digits from the operating system's cryptographic random source."""
-    return str(secrets.randbelow(10**n)).zfill(n)

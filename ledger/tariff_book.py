@@ -63,7 +63,7 @@ class TariffBook(Aggregate):
             actor=actor,
         )
 
-    def version(self, number: int) -> dict[str, Any]:
+    def plan_version(self, number: int) -> dict[str, Any]:
         if not 1 <= number <= len(self.plans):
             raise TariffNotFound(f"tariff {self.name} has no version {number}")
         return self.plans[number - 1]

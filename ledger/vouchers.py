@@ -9,6 +9,7 @@ voucher's version makes a second, racing redemption collide.
 from __future__ import annotations
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from ledger.errors import (
     CardAlreadySold,
@@ -49,6 +50,22 @@ class Voucher(Aggregate):
         return cls._create(
             cls.Issued,
             id=voucher_id(number),
+            number=number,
+            batch=batch,
+            serial=serial,
+            face=face,
+            pvv=pvv,
+            actor=actor,
+        )
+
+    @classmethod
+    def issued_event(cls, number: str, batch: str, serial: int, face: int, pvv: str, actor: str) -> Voucher.Issued:
+        """The creation event alone, for bulk issue: saved without building the aggregate."""
+        return cls.Issued(
+            originator_id=voucher_id(number),
+            originator_version=cls.INITIAL_VERSION,
+            originator_topic=_TOPIC,
+            timestamp=cls.Issued.create_timestamp(),
             number=number,
             batch=batch,
             serial=serial,
@@ -133,3 +150,6 @@ class Voucher(Aggregate):
             raise VoucherAlreadyRedeemed(f"voucher {self.number} was redeemed; cancel the account's credit instead")
         amount = self.face if self.status == SOLD else 0
         self.trigger_event(self.Cancelled, amount=amount, counter=counter, actor=actor, reason=reason)
+
+
+_TOPIC = get_topic(Voucher)

@@ -83,9 +83,14 @@ def test_no_pin_is_stored_in_clear(container: Container) -> None:
 
 def test_a_card_number_drawn_again_in_a_later_batch_is_replaced(container: Container, monkeypatch) -> None:
     [(_, first, _)] = container.ledger.issue_batch("voucher", 1, 10_0000, "t", name="FIRST")
-    draws = iter([first, first])
-    real = cardnumbers.new_number
-    monkeypatch.setattr("ledger.application.new_number", lambda kind: next(draws, None) or real(kind))
+    real = cardnumbers.new_numbers
+    calls = []
+
+    def draw_the_old_number_first(kind: str, n: int) -> list[str]:
+        calls.append(n)
+        return [first, *real(kind, n - 1)] if len(calls) == 1 else real(kind, n)
+
+    monkeypatch.setattr("ledger.application.new_numbers", draw_the_old_number_first)
     second = container.ledger.issue_batch("voucher", 3, 10_0000, "t", name="SECOND")
     numbers = [n for _, n, _ in second]
     assert first not in numbers and len(set(numbers)) == 3
@@ -129,3 +134,21 @@ def test_a_transfer_moves_balance_between_two_cards(container: Container) -> Non
         (ledger.account(cards[1]).id.hex,),
     )
     assert statement == [(20_0000, 20_0000), (15_0000, 35_0000)]
+
+
+def test_a_busy_account_is_snapshotted_and_loads_the_same_from_the_snapshot(container: Container) -> None:
+    from ledger.application import Ledger
+    from ledger.accounts import Account
+    from ledger.ids import account_id
+
+    ledger = container.ledger
+    ledger.open_account("phonebar", "t", number="7100001")
+    interval = Ledger.snapshotting_intervals[Account]
+    commands = [(lambda uow: uow.find(account_id("7100001"), Account).credit(1, house.DEPOSITS, "t") or {}, None)]
+    for _ in range(interval + 10):
+        ledger.execute_many(commands)
+    snapshots = list(ledger.snapshots.get(account_id("7100001")))
+    assert [s.originator_version for s in snapshots] == [interval]
+    # A cold load (no cache) starts from the snapshot and ends at the same state.
+    assert ledger.account("7100001").balance == interval + 10
+    assert ledger.account("7100001").version == interval + 11

@@ -1,0 +1,305 @@
+"""Call sessions: one aggregate per switch call id, the CDR of record.
+
+The id is derived from the switch's call id (`ledger.call_ids.call_id`), so a
+retried authorize collides instead of reserving twice. The session records
+what an auditor needs without a join: who called whom, how the destination
+was classified, which tariff version and rate row priced it, the hold, the
+seconds and the cost. The money itself moves on the `Account` (a hold named
+by the call id: reserved at authorize, settled at end or expiry), saved in
+the same transaction as the session's events.
+
+Invariants: a session is either refused (never holds money) or authorized;
+an authorized session is closed exactly once, by `Ended` or `Expired`;
+`charged` never exceeds the hold; a rerating never edits the charge, it
+appends a `Rerated` event whose `difference` moves money separately.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from ledger.call_ids import call_id as session_id
+from ledger.errors import InvalidRequest, LedgerError, NotFound
+
+AUTHORIZED, REFUSED, ANSWERED, ENDED, EXPIRED = "authorized", "refused", "answered", "ended", "expired"
+OPEN = (AUTHORIZED, ANSWERED)
+
+
+class CallSession(Aggregate):
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        self.status = AUTHORIZED
+        self.request = ""
+        self.answer: dict[str, Any] = {}
+        self.account: str | None = None
+        self.service = ""
+        self.category = ""
+        self.callee_e164 = ""
+        self.hold = 0
+        self.max_seconds = 0
+        self.rate: dict[str, Any] = {}
+        self.plan: str | None = None
+        self.plan_version: int | None = None
+        self.authorized_at: datetime | None = None
+        self.answered_at: datetime | None = None
+        self.expires_at: datetime | None = None
+        self.used_seconds = 0
+        self.used = 0
+        self.billsec = 0
+        self.rated_at: datetime | None = None  # the instant the final price was read at
+        self.charged = 0
+        self.corrections = 0
+        self.end_answer: dict[str, Any] = {}
+        self.late_end: dict[str, Any] | None = None
+
+    # --- opening: authorized or refused ------------------------------------
+
+    class Authorized(Aggregate.Created):
+        call_id: str
+        request: str
+        account: str
+        caller: str
+        callee: str
+        callee_e164: str
+        category: str
+        destination_prefix: str | None
+        destination_name: str
+        service: str
+        booth: str | None
+        bar: str | None
+        switch: str | None
+        plan: str
+        plan_version: int
+        rate: dict[str, Any]
+        hold: int
+        max_seconds: int
+        authorized_at: datetime
+        expires_at: datetime
+        actor: str
+        answer: dict[str, Any]
+
+        def apply(self, session: CallSession) -> None:
+            session.request = self.request
+            session.answer = self.answer
+            session.account = self.account
+            session.service = self.service
+            session.category = self.category
+            session.callee_e164 = self.callee_e164
+            session.hold = self.hold
+            session.max_seconds = self.max_seconds
+            session.rate = self.rate
+            session.plan = self.plan
+            session.plan_version = self.plan_version
+            session.authorized_at = self.authorized_at
+            session.expires_at = self.expires_at
+
+    @classmethod
+    def authorize(cls, **fields: Any) -> CallSession:
+        """Open an authorized session; the caller has already reserved `hold` on the account."""
+        if fields["hold"] < 0 or fields["max_seconds"] <= 0:
+            raise InvalidRequest("an authorized call needs a hold >= 0 and max_seconds > 0")
+        return cls._create(cls.Authorized, id=session_id(fields["call_id"]), **fields)
+
+    class Refused(Aggregate.Created):
+        call_id: str
+        request: str
+        account: str | None
+        caller: str
+        callee: str
+        service: str
+        booth: str | None
+        switch: str | None
+        reason: str
+        message: str
+        refused_at: datetime
+        actor: str
+        answer: dict[str, Any]
+
+        def apply(self, session: CallSession) -> None:
+            session.status = REFUSED
+            session.request = self.request
+            session.answer = self.answer
+            session.account = self.account
+            session.service = self.service
+            session.authorized_at = self.refused_at
+
+    @classmethod
+    def refuse(cls, **fields: Any) -> CallSession:
+        return cls._create(cls.Refused, id=session_id(fields["call_id"]), **fields)
+
+    # --- progress -----------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    def _check_authorized(self) -> None:
+        if self.status == REFUSED:
+            raise CallNotOpen(f"call {self.call_id} was refused ({self.answer.get('reason')})")
+
+    class Answered(Aggregate.Event):
+        answered_at: datetime
+
+        def apply(self, session: CallSession) -> None:
+            session.status = ANSWERED
+            session.answered_at = self.answered_at
+
+    def answered(self, at: datetime) -> None:
+        """Record the answer instant once; a repeat (or an answer after the end) changes nothing."""
+        self._check_authorized()
+        if self.status == AUTHORIZED:
+            self.trigger_event(self.Answered, answered_at=at)
+
+    class InterimReported(Aggregate.Event):
+        used_seconds: int
+        used: int
+
+        def apply(self, session: CallSession) -> None:
+            session.used_seconds = self.used_seconds
+            session.used = self.used
+
+    def report_interim(self, used_seconds: int, used: int) -> None:
+        """Record progress; a report older than the last one (a retry) changes nothing."""
+        self._check_authorized()
+        if used_seconds < 0:
+            raise InvalidRequest("used_seconds must not be negative")
+        if self.is_open and used_seconds > self.used_seconds:
+            self.trigger_event(self.InterimReported, used_seconds=used_seconds, used=min(used, self.hold))
+
+    @property
+    def seconds_left(self) -> int:
+        return max(0, self.max_seconds - self.used_seconds) if self.is_open else 0
+
+    # --- closing --------------------------------------------------------------
+
+    class Ended(Aggregate.Event):
+        account: str
+        billsec: int
+        answered_at: datetime
+        ended_at: datetime
+        cause: str
+        plan: str
+        plan_version: int
+        cost: int
+        charged: int
+        flags: str
+        actor: str
+        answer: dict[str, Any]
+
+        def apply(self, session: CallSession) -> None:
+            session.status = ENDED
+            session.charged = self.charged
+            session.billsec = self.billsec
+            session.rated_at = self.answered_at
+            session.end_answer = self.answer
+
+    def end(self, *, billsec: int, answered_at: datetime, ended_at: datetime, cause: str,
+            cost: int, flags: str, actor: str, answer: dict[str, Any]) -> None:
+        self._check_authorized()
+        if not self.is_open:
+            raise CallNotOpen(f"call {self.call_id} is already {self.status}")
+        if billsec < 0 or cost < 0:
+            raise InvalidRequest("billsec and cost must not be negative")
+        assert self.account is not None and self.plan is not None and self.plan_version is not None
+        self.trigger_event(
+            self.Ended, account=self.account, billsec=billsec, answered_at=answered_at, ended_at=ended_at,
+            cause=cause, plan=self.plan, plan_version=self.plan_version, cost=cost,
+            charged=min(cost, self.hold), flags=flags, actor=actor, answer=answer,
+        )
+
+    class Expired(Aggregate.Event):
+        """Never closed by the switch: settled at the last reported usage, flagged for review."""
+
+        account: str
+        expired_at: datetime
+        used_seconds: int
+        charged: int
+        flags: str
+        actor: str
+
+        def apply(self, session: CallSession) -> None:
+            session.status = EXPIRED
+            session.charged = self.charged
+            session.billsec = self.used_seconds
+            session.rated_at = session.answered_at or session.authorized_at
+
+    def expire(self, at: datetime, actor: str) -> None:
+        if not self.is_open:
+            raise CallNotOpen(f"call {self.call_id} is already {self.status}")
+        assert self.account is not None
+        self.trigger_event(
+            self.Expired, account=self.account, expired_at=at, used_seconds=self.used_seconds,
+            charged=self.used, flags="expired", actor=actor,
+        )
+
+    class EndedAfterExpiry(Aggregate.Event):
+        """The switch's late hangup report: recorded for review; money was settled at expiry."""
+
+        billsec: int
+        ended_at: datetime
+        cause: str
+        actor: str
+        answer: dict[str, Any]
+
+        def apply(self, session: CallSession) -> None:
+            session.late_end = self.answer
+
+    def end_after_expiry(self, billsec: int, ended_at: datetime, cause: str, actor: str,
+                         answer: dict[str, Any]) -> None:
+        if self.status != EXPIRED:
+            raise CallNotOpen(f"call {self.call_id} is {self.status}, not expired")
+        if self.late_end is None:
+            self.trigger_event(self.EndedAfterExpiry, billsec=billsec, ended_at=ended_at, cause=cause,
+                               actor=actor, answer=answer)
+
+    # --- corrections ---------------------------------------------------------
+
+    class Rerated(Aggregate.Event):
+        """A price correction: the original charge stands; `difference` moves separately."""
+
+        account: str
+        plan: str
+        plan_version: int
+        rate: dict[str, Any]
+        billsec: int
+        previous_cost: int
+        cost: int
+        difference: int
+        actor: str
+
+        def apply(self, session: CallSession) -> None:
+            session.corrections += self.difference
+            session.plan = self.plan
+            session.plan_version = self.plan_version
+            session.rate = self.rate
+
+    @property
+    def cost(self) -> int:
+        """What the call costs now: the original charge plus every correction."""
+        return self.charged + self.corrections
+
+    def rerate(self, *, plan: str, plan_version: int, rate: dict[str, Any], billsec: int,
+               cost: int, actor: str) -> int:
+        """Record the new price; returns the difference (positive: the customer owes more)."""
+        if self.status not in (ENDED, EXPIRED):
+            raise CallNotOpen(f"call {self.call_id} is {self.status}; only finished calls are rerated")
+        if cost < 0:
+            raise InvalidRequest("a rerated cost must not be negative")
+        assert self.account is not None
+        difference = cost - self.cost
+        self.trigger_event(
+            self.Rerated, account=self.account, plan=plan, plan_version=plan_version, rate=rate,
+            billsec=billsec, previous_cost=self.cost, cost=cost, difference=difference, actor=actor,
+        )
+        return difference
+
+
+class CallNotFound(NotFound):
+    code = "unknown_call"
+
+
+class CallNotOpen(LedgerError):
+    code = "call_not_open"
