@@ -28,12 +28,13 @@ class AccountsView(Projection):
     ]
 
     def apply(self, cur: Any, items: Sequence[Item]) -> None:
-        rows: dict[str, list[Any]] = {}
-        select = self.q("SELECT " + ", ".join(COLUMNS) + " FROM {p}accounts WHERE id = ?")
-        for _, event in items:
-            handler = _HANDLERS.get(type(event))
-            if handler is None:
-                continue
+        relevant = [e for _, e in items if type(e) in _HANDLERS]
+        if not relevant:
+            return
+        wanted = list({e.originator_id.hex for e in relevant if not isinstance(e, Account.Opened)})
+        found = self.db.select_in(cur, f"SELECT {', '.join(COLUMNS)} FROM {self.t('accounts')} WHERE id", wanted)
+        rows: dict[str, list[Any]] = {r[0]: list(r) for r in found}
+        for event in relevant:
             key = event.originator_id.hex
             if isinstance(event, Account.Opened):
                 opened = event.timestamp.isoformat()
@@ -42,22 +43,17 @@ class AccountsView(Projection):
             else:
                 row = rows.get(key)
                 if row is None:
-                    cur.execute(select, (key,))
-                    found = cur.fetchone()
-                    if found is None:
-                        continue
-                    row = rows[key] = list(found)
+                    continue
             row[9] = event.timestamp.isoformat()
-            handler(self, cur, row, event)
-        if rows:
-            cur.executemany(
-                self.q(
-                    "INSERT INTO {p}accounts (" + ", ".join(COLUMNS) + ") VALUES (" + ", ".join("?" * len(COLUMNS)) + ") "
-                    "ON CONFLICT (id) DO UPDATE SET status = excluded.status, balance = excluded.balance,"
-                    " held = excluded.held, updated_at = excluded.updated_at"
-                ),
-                [tuple(r) for r in rows.values()],
-            )
+            _HANDLERS[type(event)](self, cur, row, event)
+        self.db.insert_many(
+            cur,
+            self.t("accounts"),
+            [tuple(r) for r in rows.values()],
+            ", ".join(COLUMNS),
+            "ON CONFLICT (id) DO UPDATE SET status = excluded.status, balance = excluded.balance,"
+            " held = excluded.held, updated_at = excluded.updated_at",
+        )
 
     # handlers mutate the row list in place: [id, number, kind, status, balance, held, plan, batch, opened, updated]
     def _opened(self, cur: Any, row: list[Any], e: Any) -> None:

@@ -67,5 +67,5 @@ class CardsView(Projection):
 
     def _flush(self, cur: Any, new: list[tuple[Any, ...]]) -> None:
         if new:
-            cur.executemany(self.q("INSERT INTO {p}cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), new)
+            self.db.insert_many(cur, self.t("cards"), new)
             new.clear()

@@ -47,6 +47,46 @@ class ViewDB:
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.is_postgres else statement
 
+    def insert_many(
+        self, cur: Any, table: str, rows: list[tuple[Any, ...]], columns: str = "", conflict: str = ""
+    ) -> None:
+        """Insert many rows, optionally `ON CONFLICT …` (an upsert).
+
+        SQLite: executemany (in process, fast). PostgreSQL: COPY, straight into
+        the table, or for an upsert into a temporary stage and then one
+        `INSERT … SELECT … ON CONFLICT` — a few round trips for any number of rows.
+        """
+        if not rows:
+            return
+        cols = f" ({columns})" if columns else ""
+        if not self.is_postgres:
+            marks = ", ".join("?" * len(rows[0]))
+            cur.executemany(f"INSERT INTO {table}{cols} VALUES ({marks}) {conflict}", rows)
+            return
+        target = table
+        if conflict:
+            target = f"stage_{table}"
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {target} (LIKE {table}) ON COMMIT DELETE ROWS"
+            )
+        with cur.copy(f"COPY {target}{cols} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if conflict:
+            select_cols = columns or "*"
+            cur.execute(f"INSERT INTO {table}{cols} SELECT {select_cols} FROM {target} {conflict}")
+            cur.execute(f"DELETE FROM {target}")
+
+    def select_in(self, cur: Any, head: str, keys: list[Any]) -> list[tuple[Any, ...]]:
+        """`head IN (…)` over many keys, in chunks; `head` ends with `… column`."""
+        out: list[tuple[Any, ...]] = []
+        mark = "%s" if self.is_postgres else "?"
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            cur.execute(f"{head} IN ({', '.join([mark] * len(chunk))})", chunk)
+            out.extend(tuple(r) for r in cur.fetchall())
+        return out
+
     def conn(self) -> Any:
         """A connection owned by the calling thread (reused)."""
         conn = getattr(self._local, "conn", None)

@@ -30,9 +30,7 @@ class GeneralLedger(Projection):
     ]
 
     def apply(self, cur: Any, items: Sequence[Item]) -> None:
-        balances: dict[str, int] = {}
-        rows: list[tuple[Any, ...]] = []
-        select = self.q("SELECT balance FROM {p}gl_balances WHERE account = ?")
+        moves: list[tuple[int, Any, list[tuple[str, int]]]] = []
         for position, event in items:
             postings = getattr(event, "postings", None)
             if postings is None:
@@ -42,26 +40,25 @@ class GeneralLedger(Projection):
                 continue
             if sum(amount for _, amount in lines) != 0:
                 raise UnbalancedEvent(f"event at position {position} does not balance: {lines}")
+            moves.append((position, event, lines))
+        if not moves:
+            return
+        touched = list({account for _, _, lines in moves for account, _ in lines})
+        balances = dict(self.db.select_in(cur, f"SELECT account, balance FROM {self.t('gl_balances')} WHERE account", touched))
+        rows: list[tuple[Any, ...]] = []
+        for position, event, lines in moves:
             name = type(event).__qualname__
             at = event.timestamp.isoformat()
             memo = getattr(event, "memo", "") or getattr(event, "reason", "") or ""
             for seq, (account, amount) in enumerate(lines):
-                balance = balances.get(account)
-                if balance is None:
-                    cur.execute(select, (account,))
-                    row = cur.fetchone()
-                    balance = row[0] if row else 0
-                balance += amount
+                balance = balances.get(account, 0) + amount
                 balances[account] = balance
                 rows.append((position, seq, account, amount, balance, name, at, memo))
-        if rows:
-            cur.executemany(
-                self.q("INSERT INTO {p}gl_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?)"), rows
-            )
-            cur.executemany(
-                self.q(
-                    "INSERT INTO {p}gl_balances (account, balance) VALUES (?, ?) "
-                    "ON CONFLICT (account) DO UPDATE SET balance = excluded.balance"
-                ),
-                list(balances.items()),
-            )
+        self.db.insert_many(cur, self.t("gl_postings"), rows)
+        self.db.insert_many(
+            cur,
+            self.t("gl_balances"),
+            [(a, balances[a]) for a in touched],
+            "account, balance",
+            "ON CONFLICT (account) DO UPDATE SET balance = excluded.balance",
+        )
