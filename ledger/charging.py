@@ -55,6 +55,14 @@ class CallSession(Aggregate):
         self.end_answer: dict[str, Any] = {}
         self.late_end: dict[str, Any] | None = None
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> CallSession:
+        """A fast copy for the repository cache: events replace attributes whole, never mutate them."""
+        clone = object.__new__(type(self))
+        state = self.__dict__.copy()
+        state["_pending_events"] = list(self._pending_events)
+        clone.__dict__.update(state)
+        return clone
+
     # --- opening: authorized or refused ------------------------------------
 
     class Authorized(Aggregate.Created):

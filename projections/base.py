@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -10,7 +11,7 @@ from projections.db import ViewDB
 Item = tuple[int, Any]  # (notification position, domain event)
 
 
-class Projection:
+class Projection(ABC):
     """Subclasses declare DDL (with `{p}` for the table prefix) and handlers by event class."""
 
     name: ClassVar[str]
@@ -35,8 +36,13 @@ class Projection:
         for table in self.tables:
             cur.execute(f"DROP TABLE IF EXISTS {self.t(table)}")
 
+    def apply_page(self, cur: Any, items: Sequence[Item], notifications: Sequence[Any]) -> None:
+        """One page from the log: decoded events, and the stored notifications they came from."""
+        self.apply(cur, items)
+
+    @abstractmethod
     def apply(self, cur: Any, items: Sequence[Item]) -> None:
-        raise NotImplementedError  # every concrete projection defines apply()
+        """Write the rows for these events (positions ascending) with `cur`, inside the runner's transaction."""
 
     def dump(self, cur: Any) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table in a stable order, for byte-for-byte comparison."""

@@ -53,7 +53,11 @@ def select_stored(cur: Any, db: ViewDB, after: int, until: int | None, limit: in
     sql += f" ORDER BY {pos} LIMIT ?"
     params.append(limit)
     cur.execute(db.sql(sql), params)
-    return [(int(r[0]), r[1], int(r[2]), r[3], bytes(r[4])) for r in cur.fetchall()]
+    return [(int(r[0]), r[1], int(r[2]), r[3], _bytes(r[4])) for r in cur.fetchall()]
+
+
+def _bytes(state: Any) -> bytes:
+    return state.encode() if isinstance(state, str) else bytes(state)
 
 
 def iter_stored(db: ViewDB, after: int = 0, until: int | None = None, page: int = 5000) -> Iterator[list[Stored]]:
@@ -81,18 +85,27 @@ class DigestChain(Projection):
         row = cur.fetchone()
         return (int(row[0]), bytes.fromhex(row[1])) if row else (0, GENESIS)
 
+    def apply_page(self, cur: Any, items: Sequence[Item], notifications: Sequence[Any]) -> None:
+        """Chain the page's stored events as the runner read them (no second read)."""
+        self._chain(cur, [(n.id, n.originator_id, n.originator_version, n.topic, _bytes(n.state)) for n in notifications])
+
     def apply(self, cur: Any, items: Sequence[Item]) -> None:
+        """Chain events by position when only decoded events are at hand (re-reads the stored bytes)."""
         if not items:
             return
         first, last = items[0][0], items[-1][0]
-        stored = select_stored(cur, self.db, first - 1, last, len(items) + 1)
         wanted = {p for p, _ in items}
-        stored = [s for s in stored if s[0] in wanted]
+        stored = [s for s in select_stored(cur, self.db, first - 1, last, len(items) + 1) if s[0] in wanted]
         if len(stored) != len(items):
             raise RuntimeError(f"digest chain: expected {len(items)} stored events in {first}..{last}, read {len(stored)}")
+        self._chain(cur, stored)
+
+    def _chain(self, cur: Any, stored: list[Stored]) -> None:
+        if not stored:
+            return
         _, digest = self.head(cur)
         rows = []
         for s in stored:
             digest = link(digest, *s)
             rows.append((s[0], digest.hex()))
-        cur.executemany(self.q("INSERT INTO {p}audit_digests (position, digest) VALUES (?, ?)"), rows)
+        self.db.insert_many(cur, self.t("audit_digests"), rows)

@@ -16,13 +16,18 @@ from typing import Any
 from eventsourcing.application import Application
 
 from projections.accounts import AccountsView
+from projections.apikeys import ApiKeysView
 from projections.base import Projection
 from projections.cards import CardsView
+from projections.cdrs import CdrView
 from projections.db import ViewDB
+from projections.digests import DigestChain
 from projections.general_ledger import GeneralLedger
+from projections.reports import RevenueReport
+from projections.tariffs import TariffsView
 
 PAGE = 2000
-DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView]
+DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView]
 
 
 class Projector:
@@ -93,7 +98,7 @@ class Projector:
             to_event = self.app.mapper.to_domain_event
             items = [(n.id, to_event(n)) for n in notes]
             for p in self.projections:
-                p.apply(cur, items)
+                p.apply_page(cur, items, notes)
             cur.execute(
                 self.db.sql(f"UPDATE {self.tracking} SET position = ? WHERE name = ?"), (notes[-1].id, "views")
             )

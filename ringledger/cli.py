@@ -5,7 +5,12 @@ from __future__ import annotations
 import typer
 
 from ringledger.cli_accounts import accounts, books
+from ringledger.cli_audit import audit
+from ringledger.cli_calls import calls
 from ringledger.cli_cards import cards, vouchers
+from ringledger.cli_keys import keys
+from ringledger.cli_reports import reports
+from ringledger.cli_tariffs import tariffs
 
 app = typer.Typer(
     name="ringledger",
@@ -17,6 +22,11 @@ app.add_typer(cards, name="cards")
 app.add_typer(vouchers, name="vouchers")
 app.add_typer(accounts, name="accounts")
 app.add_typer(books, name="ledger")
+app.add_typer(keys, name="keys")
+app.add_typer(audit, name="audit")
+app.add_typer(reports, name="reports")
+app.add_typer(calls, name="calls")
+app.add_typer(tariffs, name="tariffs")
 
 
 @app.command("serve")

@@ -22,6 +22,19 @@ class Settings(BaseSettings):
     pin_key_file: str = "var/pin.key"
     timezone: str = "Asia/Shanghai"
     cache_size: int = 100_000
+    #: Switch bearer tokens as `name=sha256hex,…` (hashes only; `ringledger switches token NAME` makes one).
+    switch_tokens: str = ""
+    #: Seconds after a call's max_seconds before a hold the switch never closed expires.
+    hold_ttl_seconds: int = 600
+    #: Balance under which the switch is told to play the low-balance warning.
+    low_balance: str = "2.00"
+    #: Longest call a single authorization allows.
+    max_call_seconds: int = 14_400
+    #: Tariff for accounts opened without a plan ("" = such accounts get `no_rate`).
+    default_plan: str = ""
+    #: Group commit: most hook commands per transaction, and how long to wait for more.
+    group_commit_size: int = 256
+    group_commit_window_ms: float = 0.0
 
     @property
     def is_postgres(self) -> bool:

@@ -13,6 +13,7 @@ DEMO_PHONE = "+8613800138000"
 def load_demo(container: Container) -> None:
     """Open the demo account (100.00, bound to +86 138 0013 8000) once; later starts keep it."""
     ledger = container.ledger
+    load_demo_tariff(container)
     try:
         ledger.open_account("subscriber", "demo", number=DEMO_ACCOUNT, plan="demo", pin="123456")
     except AccountExists:
@@ -21,3 +22,14 @@ def load_demo(container: Container) -> None:
     ledger.bind(DEMO_ACCOUNT, DEMO_PHONE, "demo")
     container.catch_up()
     err_console.print(f"demo account {DEMO_ACCOUNT} (PIN 123456) bound to {DEMO_PHONE}, balance 100.0000")
+
+
+def load_demo_tariff(container: Container) -> None:
+    """Publish `rating.demo.demo_plan()` as tariff "demo" unless a plan of that name exists."""
+    from rating.demo import demo_plan
+    from ringledger.charging_service import build_charging
+
+    charging = build_charging(container.settings, container.ledger)
+    if charging.tariff("demo") is None:
+        plan = demo_plan()
+        charging.publish_plan("demo", plan.rows, plan.effective_from, "demo", tz=plan.tz, fees=dict(plan.fees))

@@ -12,23 +12,30 @@ from fastapi import FastAPI
 
 from projections.runner import Follower
 from ringledger.container import Container
+from ringledger.hooks_app import SwitchHooks
+from ringledger.portal.app import portal
 
 
 def create_app(container: Container) -> FastAPI:
     follower = Follower(container.projector)
+    hooks = SwitchHooks(container)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.ledger.after_save.append(follower.poke)
         follower.start()
+        hooks.start()
         try:
             yield
         finally:
+            hooks.stop()
             follower.stop()
             container.ledger.after_save.remove(follower.poke)
 
     app = FastAPI(title="ringledger", version="1", lifespan=lifespan)
     app.state.container = container
+    hooks.install(app)
+    app.add_route("/graphql", portal(container))
 
     @app.get("/health")
     def health() -> dict[str, object]:

@@ -1,0 +1,75 @@
+"""Errors cross the HTTP edge once: `{"error": CODE, "message": TEXT}` with a 4xx status.
+
+A refusal to authorize is not an error (it is a 200 with `authorized: false`);
+these are for requests that are malformed, unauthenticated or about a call
+the ledger does not know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from ledger.errors import IdempotencyConflict, InvalidRequest, LedgerError, NotFound
+from ledger.money import MoneyFormatError
+
+
+class Unauthorized(Exception):
+    """No bearer token, or one that no configured switch holds."""
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+def error(code: str, message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return json_response({"error": code, "message": message}, status, headers)
+
+
+def status_for(err: LedgerError) -> int:
+    if isinstance(err, NotFound):
+        return 404
+    if isinstance(err, InvalidRequest):
+        return 422
+    if err.code in ("busy", "unavailable"):
+        return 503
+    if isinstance(err, IdempotencyConflict):
+        return 409
+    return 409
+
+
+def ledger_error(err: LedgerError) -> Response:
+    return error(err.code, str(err), status_for(err))
+
+
+def _validation_message(err: RequestValidationError) -> str:
+    parts = []
+    for problem in err.errors()[:5]:
+        where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {problem.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install(app: FastAPI) -> None:
+    async def on_ledger_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LedgerError)
+        return ledger_error(exc)
+
+    async def on_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error("invalid_request", _validation_message(exc), 422)
+
+    async def on_money(request: Request, exc: Exception) -> Response:
+        return error("invalid_request", str(exc), 422)
+
+    async def on_unauthorized(request: Request, exc: Exception) -> Response:
+        return error("unauthorized", str(exc) or "a switch bearer token is required", 401,
+                     {"WWW-Authenticate": "Bearer"})
+
+    app.add_exception_handler(LedgerError, on_ledger_error)
+    app.add_exception_handler(RequestValidationError, on_invalid)
+    app.add_exception_handler(MoneyFormatError, on_money)
+    app.add_exception_handler(Unauthorized, on_unauthorized)

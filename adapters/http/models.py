@@ -1,0 +1,141 @@
+"""Wire models of the switch hook contract (DESIGN "Switch hook contract (REST, v1)").
+
+Money leaves as decimal strings with four places ("12.3400"); seconds are
+whole numbers; instants are ISO 8601 with an offset. Requests ignore
+unknown fields (switches add their own); answers may gain fields, never
+lose or rename one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ledger.money import format_money
+
+Text64 = Annotated[str, Field(min_length=1, max_length=64)]
+Service = Literal["direct", "callback", "conference", "forward", "phonebar", "missed_call"]
+Reason = Literal["insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed",
+                 "duplicate_call"]
+Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{4}$", examples=["12.3400"])]
+Seconds = Annotated[int, Field(ge=0, le=86_400)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class AuthorizeBody(_Body):
+    call_id: Annotated[str, Field(min_length=1, max_length=200)]
+    caller: Text64
+    callee: Text64
+    service: Service
+    account: Annotated[str, Field(pattern=r"^\d{4,20}$")] | None = None
+    booth: Text64 | None = None
+    forwarded_from: Text64 | None = None
+    conference_id: Text64 | None = None
+    switch: Text64 | None = None
+
+
+class AnswerBody(_Body):
+    answered_at: AwareDatetime | None = None
+
+
+class InterimBody(_Body):
+    used_seconds: Seconds
+
+
+class EndBody(_Body):
+    billsec: Seconds
+    ended_at: AwareDatetime | None = None
+    cause: Annotated[str, Field(max_length=64)] = ""
+
+
+class Destination(BaseModel):
+    e164: str
+    category: str
+    prefix: str | None
+    name: str | None
+
+
+class Rate(BaseModel):
+    plan: str
+    version: int
+    price_per_minute: Money
+    band: str | None
+    first_increment: int
+    next_increment: int
+    connect_fee: Money
+    minimum_charge: Money
+
+
+class AuthorizeAnswer(BaseModel):
+    call_id: str
+    authorized: bool
+    reason: Reason | None
+    message: str | None
+    max_seconds: int
+    account: str | None
+    balance: Money | None
+    available: Money | None
+    hold: Money
+    low_balance: bool
+    destination: Destination | None
+    rate: Rate | None
+
+
+class AnswerAnswer(BaseModel):
+    call_id: str
+    status: str
+    max_seconds: int
+
+
+class InterimAnswer(BaseModel):
+    call_id: str
+    continue_: bool = Field(alias="continue")
+    max_seconds: int
+    used: Money
+
+
+class EndAnswer(BaseModel):
+    call_id: str
+    charged: Money
+    cost: Money
+    balance: Money | None
+    available: Money | None
+    low_balance: bool
+    billsec: int
+    flags: str
+
+
+class BalanceAnswer(BaseModel):
+    account: str
+    balance: Money
+    available: Money
+    low_balance: bool
+    status: str
+
+
+class ErrorAnswer(BaseModel):
+    error: str
+    message: str
+
+
+# --- answers from the charging service (int money) to the wire -------------------
+
+_MONEY_FIELDS = ("balance", "available", "hold", "charged", "cost", "used")
+
+
+def wire(answer: dict[str, Any]) -> dict[str, Any]:
+    """Format every money field of a service answer as a decimal string."""
+    out = dict(answer)
+    for key in _MONEY_FIELDS:
+        value = out.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = format_money(value)
+    rate = out.get("rate")
+    if rate:
+        out["rate"] = {**rate, **{k: format_money(rate[k]) for k in ("price_per_minute", "connect_fee",
+                                                                    "minimum_charge")}}
+    return out

@@ -1,0 +1,1 @@
+"""The auditor's tools: replay to an instant, verify the views and the digest chain."""

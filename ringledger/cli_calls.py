@@ -1,0 +1,155 @@
+"""`ringledger calls …`: CDRs, rerating, the blacklist, hold expiry and switch tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Annotated, Any
+
+import typer
+
+from adapters.http.auth import new_token
+from ledger.errors import LedgerError
+from ledger.money import format_money
+from ringledger.charging_service import build_charging
+from ringledger.cli_common import actor, container, emit, fail
+from ringledger.cli_tariffs import instant
+from ringledger.container import Container
+from ringledger.scheduler import expire_job
+
+calls = typer.Typer(help="Calls: CDRs, rerating, blacklist, expiry of abandoned holds.", no_args_is_help=True)
+
+CDR_COLUMNS = ("call_id", "status", "reason", "account", "caller", "callee", "callee_e164", "category",
+               "destination_name", "service", "booth", "bar", "plan", "plan_version", "authorized_at",
+               "answered_at", "ended_at", "billsec", "charged", "cost", "cause", "flags")
+
+
+def select_calls(c: Container, *, account: str | None = None, caller: str | None = None, bar: str | None = None,
+                 since: str | None = None, until: str | None = None, finished: bool = False,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+    """CDR rows matching every given filter, oldest first (time filters on the authorize instant)."""
+    where, params = [], []
+    zone = c.settings.timezone
+    if account:
+        where.append("account = ?")
+        params.append(account)
+    if caller:
+        charging = build_charging(c.settings, c.ledger)
+        where.append("caller IN (?, ?)")
+        params += [caller, _e164_or_raw(charging, caller)]
+    if bar:
+        where.append("bar = ?")
+        params.append(bar)
+    if since:
+        where.append("authorized_at >= ?")
+        params.append(instant(since, zone).astimezone(UTC).isoformat())
+    if until:
+        where.append("authorized_at < ?")
+        params.append(instant(until, zone).astimezone(UTC).isoformat())
+    if finished:
+        where.append("status IN ('ended', 'expired')")
+    sql = "SELECT " + ", ".join(CDR_COLUMNS) + " FROM cdrs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY authorized_at, call_id"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [dict(zip(CDR_COLUMNS, r)) for r in c.views.query(sql, params)]
+
+
+def _e164_or_raw(charging: Any, number: str) -> str:
+    try:
+        return str(charging.normalise(number))
+    except LedgerError:
+        return number
+
+
+@calls.command("list")
+def list_calls(
+    account: Annotated[str | None, typer.Option(help="Account number.")] = None,
+    caller: Annotated[str | None, typer.Option(help="Calling number.")] = None,
+    bar: Annotated[str | None, typer.Option(help="Phone-bar account number.")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="From this instant (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Before this instant (ISO 8601).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """CDRs, one row per call leg."""
+    with container() as c:
+        c.catch_up()
+        rows = select_calls(c, account=account, caller=caller, bar=bar, since=since, until=until, limit=limit)
+    for row in rows:
+        for key in ("charged", "cost"):
+            row[key] = format_money(row[key])
+    emit(rows, as_json)
+
+
+@calls.command("rerate")
+def rerate(
+    plan: Annotated[str, typer.Option(help="Tariff to price the calls with.")],
+    version: Annotated[int | None, typer.Option(help="Tariff version (default: the one in force at each call).")] = None,
+    account: Annotated[str | None, typer.Option(help="Only calls of this account.")] = None,
+    caller: Annotated[str | None, typer.Option(help="Only calls from this number.")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="Calls authorized at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Calls authorized before (ISO 8601).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Re-price finished calls; each difference becomes a credit or debit. Original charges stay."""
+    if not (account or caller or since or until):
+        fail("choose the calls to rerate: give --account, --caller, --from or --to")
+    with container() as c:
+        c.catch_up()
+        selected = [r["call_id"] for r in select_calls(c, account=account, caller=caller, since=since,
+                                                          until=until, finished=True)]
+        result = build_charging(c.settings, c.ledger).rerate(selected, plan, version, actor())
+    result["difference"] = format_money(result["difference"])
+    emit(result, as_json)
+
+
+@calls.command("expire")
+def expire(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Settle now every hold past its expiry (what the server's scheduler does every 30 s)."""
+    with container() as c:
+        charging = build_charging(c.settings, c.ledger)
+        expired = expire_job(c, charging, charging.clock)
+    emit({"expired": [e["call_id"] for e in expired]}, as_json)
+
+
+@calls.command("block")
+def block(
+    number: str,
+    account: Annotated[str | None, typer.Option(help="Only for this account (default: every account).")] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept in the event).")] = "",
+) -> None:
+    """Blacklist a number: calls from or to it are refused with `blacklisted`."""
+    with container() as c:
+        emit(build_charging(c.settings, c.ledger).block(number, actor(), account=account, reason=reason))
+
+
+@calls.command("unblock")
+def unblock(
+    number: str,
+    account: Annotated[str | None, typer.Option(help="The account the entry is for (default: every account).")] = None,
+) -> None:
+    """Remove a number from the blacklist."""
+    with container() as c:
+        emit(build_charging(c.settings, c.ledger).unblock(number, actor(), account=account))
+
+
+@calls.command("blacklist")
+def blacklist(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every blacklisted number, by scope ("*" = every account)."""
+    with container() as c:
+        entries = build_charging(c.settings, c.ledger).blacklist()
+    emit({scope: sorted(numbers) for scope, numbers in sorted(entries.items())}, as_json)
+
+
+@calls.command("switch-token")
+def switch_token(name: str) -> None:
+    """Make a bearer token for a switch: the token is shown once; configure only its hash."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        fail("a switch name is letters, digits, '-' or '_'")
+    token, digest = new_token()
+    typer.echo(f"token (give it to the switch, it is not stored): {token}")
+    typer.echo(f"add to RINGLEDGER_SWITCH_TOKENS: {name}={digest}")
+
+

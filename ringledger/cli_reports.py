@@ -1,0 +1,81 @@
+"""`ringledger reports …`: the operator's reports, as JSON or CSV."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+
+from projections.reports import card_inventory, daily_revenue, low_balance_accounts
+from ringledger.cli_common import container, emit, fail, money
+from ringledger.reports import (
+    INVENTORY_COLUMNS,
+    LOW_BALANCE_COLUMNS,
+    REVENUE_COLUMNS,
+    formatted,
+    to_csv,
+)
+
+reports = typer.Typer(help="Reports: revenue, card inventory, low balances (JSON or CSV).", no_args_is_help=True)
+CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Write CSV to this file ('-' for stdout).")]
+
+
+def _day(text: str | None, default: date) -> date:
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{text!r} is not a day: use YYYY-MM-DD")
+        raise
+
+
+def _out(rows: list[dict[str, Any]], columns: tuple[str, ...], csv_path: Path | None) -> None:
+    if csv_path is None:
+        emit(formatted(rows), False)
+    elif str(csv_path) == "-":
+        typer.echo(to_csv(rows, columns), nl=False)
+    else:
+        csv_path.write_text(to_csv(rows, columns))
+        emit({"rows": len(rows), "csv": str(csv_path)}, False)
+
+
+@reports.command("revenue")
+def revenue(
+    start: Annotated[str | None, typer.Option("--from", help="First local day (default: 30 days ago).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")] = None,
+    csv_path: CsvOpt = None,
+) -> None:
+    """Daily revenue by service and call category, in the operator's time zone."""
+    with container() as c:
+        today = datetime.now(ZoneInfo(c.settings.timezone)).date()
+        lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
+        c.catch_up()
+        rows = daily_revenue(c.views, c.settings.timezone, lo, hi)
+    _out(rows, REVENUE_COLUMNS, csv_path)
+
+
+@reports.command("inventory")
+def inventory(batch: Annotated[str | None, typer.Option()] = None, csv_path: CsvOpt = None) -> None:
+    """Card inventory per batch: in stock, sold, redeemed, cancelled, value outstanding."""
+    with container() as c:
+        c.catch_up()
+        rows = card_inventory(c.views, batch)
+    _out(rows, INVENTORY_COLUMNS, csv_path)
+
+
+@reports.command("low-balance")
+def low_balance(
+    below: Annotated[str, typer.Option(help="Threshold on available money.")] = "2.00",
+    kind: Annotated[str | None, typer.Option(help="subscriber, callback or phonebar")] = None,
+    csv_path: CsvOpt = None,
+) -> None:
+    """Active accounts whose available money is below a threshold."""
+    threshold = money(below)
+    with container() as c:
+        c.catch_up()
+        rows = low_balance_accounts(c.views, threshold, kind)
+    _out(rows, LOW_BALANCE_COLUMNS, csv_path)

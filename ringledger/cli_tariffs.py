@@ -1,0 +1,80 @@
+"""`ringledger tariffs …`: publish rate decks as tariff versions, list and export them."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from rating.deck import DeckError, export_deck, parse_deck
+from ringledger.charging_service import build_charging
+from ringledger.cli_common import actor, container, emit, fail
+
+tariffs = typer.Typer(help="Tariff plans: import rate decks as new versions, list, export.", no_args_is_help=True)
+
+
+def instant(text: str, zone: str) -> datetime:
+    """ISO 8601; without an offset it is read in the operator's time zone."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{text!r} is not an ISO 8601 instant (e.g. 2025-01-01T00:00+08:00)")
+        raise
+    return at if at.utcoffset() is not None else at.replace(tzinfo=ZoneInfo(zone))
+
+
+@tariffs.command("import")
+def import_deck(
+    file: Annotated[Path, typer.Argument(help="CSV rate deck (see rating/deck.py for the columns).")],
+    plan: Annotated[str, typer.Option(help="Tariff name, e.g. demo.")],
+    effective: Annotated[str, typer.Option(help="When the new version takes effect (ISO 8601).")],
+    tz: Annotated[str | None, typer.Option(help="Zone time bands are read in (default: the operator's).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Publish FILE as the next version of PLAN. Any bad row: every bad line reported, nothing published."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        fail(f"cannot read {file}: {err.strerror}")
+    try:
+        rows = parse_deck(text)
+    except DeckError as err:
+        for line, problem in err.problems:
+            sys.stderr.write(f"{file}:{line}: {problem}\n")
+        fail(f"rate deck rejected, nothing published ({len(err.problems)} bad lines)")
+    with container() as c:
+        zone = tz or c.settings.timezone
+        charging = build_charging(c.settings, c.ledger)
+        emit(charging.publish_plan(plan, rows, instant(effective, zone), actor(), tz=zone), as_json)
+
+
+@tariffs.command("export")
+def export(
+    plan: Annotated[str, typer.Option(help="Tariff name.")],
+    version: Annotated[int | None, typer.Option(help="Version (default: the one in force now).")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+) -> None:
+    """Write a tariff version as a CSV rate deck (the same format `import` reads)."""
+    with container() as c:
+        found = build_charging(c.settings, c.ledger).plan(plan, version)
+        text = export_deck(found.rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@tariffs.command("list")
+def list_tariffs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every published version of every tariff."""
+    with container() as c:
+        c.catch_up()
+        rows = c.views.query(
+            "SELECT name, version, effective_from, tz, rows, published_at, actor FROM tariffs ORDER BY name, version"
+        )
+    keys = ("name", "version", "effective_from", "tz", "rows", "published_at", "actor")
+    emit([dict(zip(keys, r)) for r in rows], as_json)

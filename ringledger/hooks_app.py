@@ -1,0 +1,55 @@
+"""Wires the switch hooks into the app: charging engine, group commit, auth, metrics, expiry job."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from adapters.http import errors
+from adapters.http.auth import SwitchAuth
+from adapters.http.hooks import HookMetrics, build_router
+from ringledger.charging_service import Charging, build_charging
+from ringledger.container import Container
+from ringledger.group_commit import GroupCommitter
+from ringledger.scheduler import build_scheduler
+
+
+class SwitchHooks:
+    """What the hooks need for the app's lifetime; `start`/`stop` run in the app's lifespan."""
+
+    def __init__(self, container: Container) -> None:
+        settings = container.settings
+        self.container = container
+        self.charging: Charging = build_charging(settings, container.ledger)
+        self.registry = CollectorRegistry()
+        self.metrics = HookMetrics(self.registry, self._open_holds)
+        self.committer = GroupCommitter(
+            container.ledger, max_size=settings.group_commit_size, window=settings.group_commit_window_ms / 1000,
+            on_flush=lambda size, seconds: self.metrics.group.observe(size),
+        )
+        self.auth = SwitchAuth.from_config(settings.switch_tokens)
+        self.scheduler = build_scheduler(container, self.charging)
+
+    def _open_holds(self) -> float:
+        try:
+            return float(self.container.views.query("SELECT COUNT(*) FROM holds")[0][0])
+        except Exception:  # the gauge must never break a scrape
+            return float("nan")
+
+    def install(self, app: FastAPI) -> None:
+        errors.install(app)
+        app.include_router(build_router(self.charging, self.committer, self.auth, self.metrics))
+        registry = self.registry
+
+        @app.get("/metrics", include_in_schema=False)
+        def metrics() -> Response:
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+        app.state.charging = self.charging
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        self.committer.stop()

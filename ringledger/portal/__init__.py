@@ -1,0 +1,1 @@
+"""The GraphQL portal: schema-first (SDL in graphql/*.graphql), resolvers bound here."""

@@ -1,0 +1,71 @@
+"""Who is asking, and what they may see: every resolver goes through these checks.
+
+operator: everything. auditor: every read, no mutation. bar_owner: only
+their own bar's account, holds, statement and CDRs. switch: no portal at all
+(refused before the query runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+from ringledger.container import Container
+from ringledger.keys import Principal
+from ringledger.portal.errors import Forbidden
+
+READERS = ("operator", "auditor")
+
+
+@dataclass
+class Context:
+    container: Container
+    principal: Principal
+    request: Any = None
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor
+
+
+def ctx(info: GraphQLResolveInfo) -> Context:
+    return info.context  # type: ignore[no-any-return]
+
+
+def operator(info: GraphQLResolveInfo) -> Context:
+    """The context of a request that may change things (operator keys only)."""
+    c = ctx(info)
+    if c.principal.role != "operator":
+        raise Forbidden(f"a {c.principal.role} key cannot change anything")
+    return c
+
+
+def reader(info: GraphQLResolveInfo) -> Context:
+    """The context of a request for house-wide data (operator and auditor keys)."""
+    c = ctx(info)
+    if c.principal.role not in READERS:
+        raise Forbidden(f"a {c.principal.role} key cannot read house-wide data")
+    return c
+
+
+def account_reader(info: GraphQLResolveInfo, number: str | None) -> Context:
+    """Operators and auditors read any account; a bar owner only their own bar's."""
+    c = ctx(info)
+    if c.principal.role in READERS:
+        return c
+    if c.principal.role == "bar_owner" and number is not None and number == c.principal.bar:
+        return c
+    raise Forbidden("this key may read only its own bar's data")
+
+
+def bar_scope(info: GraphQLResolveInfo, requested: str | None) -> str | None:
+    """The bar a query is limited to: a bar owner's own (asking for another is refused)."""
+    c = ctx(info)
+    if c.principal.role in READERS:
+        return requested
+    if c.principal.role == "bar_owner":
+        if requested is not None and requested != c.principal.bar:
+            raise Forbidden("this key may read only its own bar's data")
+        return c.principal.bar
+    raise Forbidden(f"a {c.principal.role} key cannot use the portal")

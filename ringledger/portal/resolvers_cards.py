@@ -1,0 +1,136 @@
+"""The card library: cards and batches by state, batch and number; issue, sell, cancel, redeem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ariadne import MutationType, ObjectType, QueryType
+
+from graphql import GraphQLResolveInfo
+from ledger.cardnumbers import check_card_number
+from ledger.errors import BatchNotFound, InvalidRequest
+from projections.reports import card_inventory
+from ringledger.phones import to_e164
+from ringledger.portal.context import operator, reader
+from ringledger.portal.pagination import connection, decode, page_size
+
+query = QueryType()
+mutation = MutationType()
+batch_type = ObjectType("Batch")
+
+CARD_COLUMNS = ("number", "kind", "batch", "serial", "face", "status", "account", "updated_at")
+CARD_SELECT = "SELECT " + ", ".join(CARD_COLUMNS) + " FROM cards"
+BATCH_COLUMNS = ("name", "kind", "face", "count", "plan", "issued_at", "issued_by")
+BATCH_SELECT = "SELECT name, kind, face, count, plan, issued_at, actor FROM card_batches"
+MAX_API_ISSUE = 10_000
+
+
+def _card(row: tuple[Any, ...]) -> dict[str, Any]:
+    d = dict(zip(CARD_COLUMNS, row, strict=True))
+    d["face"] = int(d["face"])
+    return d
+
+
+def _batch(row: tuple[Any, ...]) -> dict[str, Any]:
+    d = dict(zip(BATCH_COLUMNS, row, strict=True))
+    d["face"] = int(d["face"])
+    return d
+
+
+@query.field("card")
+def resolve_card(_: Any, info: GraphQLResolveInfo, number: str) -> dict[str, Any] | None:
+    rows = reader(info).container.views.query(CARD_SELECT + " WHERE number = ?", (number,))
+    return _card(rows[0]) if rows else None
+
+
+@query.field("cards")
+def resolve_cards(_: Any, info: GraphQLResolveInfo, batch: str | None = None, status: str | None = None,
+                  first: int = 50, after: str | None = None) -> dict[str, Any]:
+    c = reader(info)
+    first = page_size(first)
+    where, params = [], []
+    for column, value in (("batch", batch), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    cursor = decode(after, 2)
+    if cursor is not None:
+        where.append("(batch > ? OR (batch = ? AND serial > ?))")
+        params += [cursor[0], cursor[0], cursor[1]]
+    sql = CARD_SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY batch, serial LIMIT ?"
+    rows = c.container.views.query(sql, [*params, first + 1])
+    return connection([_card(r) for r in rows], first, lambda d: [d["batch"], d["serial"]])
+
+
+@query.field("batches")
+def resolve_batches(_: Any, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    return [_batch(r) for r in reader(info).container.views.query(BATCH_SELECT + " ORDER BY name")]
+
+
+@query.field("batch")
+def resolve_batch(_: Any, info: GraphQLResolveInfo, name: str) -> dict[str, Any] | None:
+    rows = reader(info).container.views.query(BATCH_SELECT + " WHERE name = ?", (name,))
+    return _batch(rows[0]) if rows else None
+
+
+@batch_type.field("inventory")
+def resolve_inventory(batch: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    return card_inventory(reader(info).container.views, batch["name"])[0]
+
+
+@mutation.field("issueCards")
+def resolve_issue(_: Any, info: GraphQLResolveInfo, kind: str, count: int, face: int, batch: str,
+                  plan: str | None = None) -> dict[str, Any]:
+    c = operator(info)
+    if not 1 <= count <= MAX_API_ISSUE:
+        raise InvalidRequest(f"the API issues 1 to {MAX_API_ISSUE} cards at a time; use the CLI for more")
+    issued = c.container.ledger.issue_batch(kind, count, face, c.actor, name=batch, plan=plan)
+    c.container.catch_up()
+    return {
+        "batch": resolve_batch(None, info, batch),
+        "cards": [{"serial": s, "number": n, "pin": p} for s, n, p in issued],
+    }
+
+
+@mutation.field("activateCards")
+def resolve_activate(_: Any, info: GraphQLResolveInfo, batch: str, from_serial: int | None = None,
+                     to_serial: int | None = None) -> dict[str, Any]:
+    c = operator(info)
+    c.container.catch_up()
+    b = c.container.ledger.batch(batch)
+    lo, hi = from_serial or 1, to_serial or b.count
+    if lo < 1 or hi < lo:
+        raise InvalidRequest("fromSerial and toSerial must give a range of serials, 1 or more")
+    numbers = [
+        r[0] for r in c.container.views.query(
+            "SELECT number FROM cards WHERE batch = ? AND serial BETWEEN ? AND ? AND status = 'issued' ORDER BY serial",
+            (batch, lo, hi),
+        )
+    ]
+    if not numbers:
+        raise BatchNotFound(f"no unsold cards in batch {batch} serials {lo}..{hi}")
+    sold = c.container.ledger.sell_cards(numbers, b.kind, b.face, c.actor)
+    c.container.catch_up()
+    return {"batch": batch, "sold": sold, "value": sold * b.face}
+
+
+@mutation.field("cancelCard")
+def resolve_cancel(_: Any, info: GraphQLResolveInfo, number: str, reason: str) -> dict[str, Any]:
+    c = operator(info)
+    c.container.ledger.cancel_card(check_card_number(number), c.actor, reason)
+    c.container.catch_up()
+    card = resolve_card(None, info, number)
+    assert card is not None
+    return card
+
+
+@mutation.field("redeemVoucher")
+def resolve_redeem(_: Any, info: GraphQLResolveInfo, number: str, pin: str, phone: str,
+                   op_id: str | None = None) -> dict[str, Any]:
+    c = operator(info)
+    result = c.container.ledger.redeem_voucher(check_card_number(number), pin, to_e164(phone), c.actor, op_id=op_id)
+    c.container.catch_up()
+    return result
+
+
+BINDABLES = [query, mutation, batch_type]

@@ -1,0 +1,48 @@
+"""In-process scheduled jobs (APScheduler 3), derived from the event log.
+
+Jobs keep no state of their own: each run reads what is due from the views
+(which are rebuilt from events), so a restart loses nothing and two runs of
+the same job change things once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from ringledger.charging_service import Charging
+from ringledger.container import Container
+
+EXPIRY_INTERVAL_SECONDS = 30
+
+
+def stale_calls(container: Container, now: datetime) -> list[str]:
+    """Open calls whose hold has passed its expiry instant (read from the CDR view)."""
+    rows = container.views.query(
+        "SELECT call_id FROM cdrs WHERE status IN ('authorized', 'answered') AND expires_at <= ? ORDER BY expires_at",
+        (now.astimezone(UTC).isoformat(),),
+    )
+    return [r[0] for r in rows]
+
+
+def expire_job(container: Container, charging: Charging, clock: Callable[[], datetime]) -> list[dict[str, Any]]:
+    """Bring the views up to date, then settle every hold past its expiry at its last usage."""
+    container.catch_up()
+    now = clock()
+    expired = charging.expire_stale_holds(now, stale_calls(container, now))
+    if expired:
+        structlog.get_logger().warning("holds_expired", calls=[e["call_id"] for e in expired])
+    return expired
+
+
+def build_scheduler(container: Container, charging: Charging) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=container.settings.timezone)
+    scheduler.add_job(
+        expire_job, "interval", seconds=EXPIRY_INTERVAL_SECONDS, args=(container, charging, charging.clock),
+        id="expire_stale_holds", max_instances=1, coalesce=True,
+    )
+    return scheduler

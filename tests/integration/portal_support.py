@@ -1,0 +1,62 @@
+"""Shared set-up for the portal tests: keys of every role, a client, real calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from rating.demo import DEMO_EFFECTIVE_FROM, demo_plan
+from ringledger.charging_service import CallRequest, Charging
+from ringledger.container import Container
+from ringledger.keys import create_key
+from ringledger.server import create_app
+
+BAR_A, BAR_B = "5550001", "5550002"
+
+
+@dataclass
+class Portal:
+    container: Container
+    client: TestClient
+    tokens: dict[str, str]
+    key_ids: dict[str, str]
+
+    def gql(self, who: str | None, query: str, **variables: Any) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        response = self.client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        body = response.json()
+        body["status"] = response.status_code
+        return body
+
+
+def open_portal(c: Container) -> Portal:
+    ledger = c.ledger
+    for bar in (BAR_A, BAR_B):
+        ledger.open_account("phonebar", "test", number=bar, plan="demo")
+        ledger.deposit(bar, 100_0000, "test")
+    tokens, ids = {}, {}
+    for who, role, bar in (("operator", "operator", None), ("auditor", "auditor", None),
+                           ("bar_a", "bar_owner", BAR_A), ("bar_b", "bar_owner", BAR_B), ("switch", "switch", None)):
+        tokens[who], principal = create_key(ledger, role, "test", bar=bar)
+        ids[who] = principal.key_id
+    c.catch_up()
+    return Portal(c, TestClient(create_app(c)), tokens, ids)
+
+
+def make_calls(c: Container, bar: str, n: int, booth: str = "3", billsec: int = 65, prefix: str = "") -> list[str]:
+    """n answered calls from a booth of `bar`, each billed 65 s to a Chinese mobile."""
+    charging = Charging(c.ledger)
+    if charging.tariff("demo") is None:
+        charging.publish_plan("demo", demo_plan().rows, DEMO_EFFECTIVE_FROM, "test")
+    ids = []
+    for i in range(n):
+        call = f"{prefix or bar}-{booth}-{i}"
+        charging.authorize(CallRequest(call_id=call, caller="+862150001234", callee="13800138000",
+                                       service="phonebar", account=bar, booth=booth))
+        charging.answer(call)
+        charging.end(call, billsec)
+        ids.append(call)
+    c.catch_up()
+    return ids

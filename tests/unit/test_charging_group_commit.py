@@ -1,0 +1,99 @@
+"""Group commit against a fake ledger that records the groups it was asked to save."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from ledger.errors import InsufficientFunds, LedgerError
+from ringledger.group_commit import GroupCommitter
+
+
+class FakeLedger:
+    """Records each group; `gate` holds the first group so that others queue behind it."""
+
+    def __init__(self) -> None:
+        self.groups: list[int] = []
+        self.committed: list[Any] = []
+        self.gate = threading.Event()
+
+    def execute_many(self, commands: list[tuple[Any, Any]]) -> list[Any]:
+        if not self.groups:
+            self.gate.wait(5)
+        self.groups.append(len(commands))
+        results = [command(None) for command, _ in commands]  # a raise fails the whole group
+        self.committed.extend(results)
+        return results
+
+    def execute(self, command: Any, op: Any = None) -> Any:
+        self.groups.append(1)
+        result = command(None)
+        self.committed.append(result)
+        return result
+
+
+def test_requests_that_arrive_while_a_group_is_saving_share_the_next_transaction() -> None:
+    ledger = FakeLedger()
+    committer = GroupCommitter(ledger, max_size=256)  # type: ignore[arg-type]
+
+    async def main() -> list[Any]:
+        first = asyncio.ensure_future(committer.submit(lambda uow: {"n": 0}))
+        await asyncio.sleep(0.05)  # the worker is now holding group 1
+        rest = [asyncio.ensure_future(committer.submit(lambda uow, i=i: {"n": i})) for i in range(1, 101)]
+        await asyncio.sleep(0.05)
+        ledger.gate.set()
+        return await asyncio.gather(first, *rest)
+
+    results = asyncio.run(main())
+    committer.stop()
+    assert [r["n"] for r in results] == list(range(101))
+    assert ledger.groups == [1, 100]
+
+
+def test_a_group_is_never_larger_than_its_limit() -> None:
+    ledger = FakeLedger()
+    committer = GroupCommitter(ledger, max_size=8)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        first = asyncio.ensure_future(committer.submit(lambda uow: {}))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(committer.submit(lambda uow: {})) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        ledger.gate.set()
+        await asyncio.gather(first, *rest)
+
+    asyncio.run(main())
+    committer.stop()
+    assert ledger.groups == [1, 8, 8, 4]
+
+
+def test_a_broken_command_fails_alone_and_its_neighbours_are_answered() -> None:
+    ledger = FakeLedger()
+    ledger.gate.set()
+    committer = GroupCommitter(ledger)  # type: ignore[arg-type]
+
+    def broken(uow: Any) -> dict[str, Any]:
+        raise ZeroDivisionError("bug")
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            committer.submit(lambda uow: {"ok": 1}), committer.submit(broken), committer.submit(lambda uow: {"ok": 2}),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(main())
+    committer.stop()
+    assert results[0] == {"ok": 1} and results[2] == {"ok": 2}
+    assert isinstance(results[1], ZeroDivisionError)
+
+
+def test_a_refusal_is_returned_to_its_own_waiter_as_a_value() -> None:
+    class Refusing(FakeLedger):
+        def execute_many(self, commands: list[tuple[Any, Any]]) -> list[Any]:
+            return [InsufficientFunds("no money") for _ in commands]
+
+    committer = GroupCommitter(Refusing())  # type: ignore[arg-type]
+    outcome = committer.submit_wait(lambda uow: {})
+    committer.stop()
+    assert isinstance(outcome, LedgerError) and outcome.code == "insufficient_funds"
