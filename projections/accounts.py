@@ -34,6 +34,8 @@ class AccountsView(Projection):
         wanted = list({e.originator_id.hex for e in relevant if not isinstance(e, Account.Opened)})
         found = self.db.select_in(cur, f"SELECT {', '.join(COLUMNS)} FROM {self.t('accounts')} WHERE id", wanted)
         rows: dict[str, list[Any]] = {r[0]: list(r) for r in found}
+        holds = _Holds(self, cur, [rows[e.originator_id.hex][1] for e in relevant
+                                   if type(e) in _HOLD_CHANGES and e.originator_id.hex in rows])
         for event in relevant:
             key = event.originator_id.hex
             if isinstance(event, Account.Opened):
@@ -45,7 +47,8 @@ class AccountsView(Projection):
                 if row is None:
                     continue
             row[9] = event.timestamp.isoformat()
-            _HANDLERS[type(event)](self, cur, row, event)
+            _HANDLERS[type(event)](self, cur, row, event, holds)
+        holds.write()
         self.db.insert_many(
             cur,
             self.t("accounts"),
@@ -56,47 +59,41 @@ class AccountsView(Projection):
         )
 
     # handlers mutate the row list in place: [id, number, kind, status, balance, held, plan, batch, opened, updated]
-    def _opened(self, cur: Any, row: list[Any], e: Any) -> None:
+    def _opened(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
         return None
 
-    def _balance(self, cur: Any, row: list[Any], e: Any) -> None:
+    def _balance(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
         row[4] += e.amount if isinstance(e, (Account.Credited, Account.TransferredIn)) else -e.amount
 
-    def _reserved(self, cur: Any, row: list[Any], e: Any) -> None:
+    def _reserved(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
         row[5] += e.amount
-        cur.execute(
-            self.q("INSERT INTO {p}holds VALUES (?, ?, ?, 0, ?)"),
-            (row[1], e.hold, e.amount, e.timestamp.isoformat()),
-        )
+        holds.reserve((row[1], e.hold), e.amount, e.timestamp.isoformat())
 
-    def _usage(self, cur: Any, row: list[Any], e: Any) -> None:
-        cur.execute(self.q("UPDATE {p}holds SET used = ? WHERE account = ? AND hold = ?"), (e.used, row[1], e.hold))
+    def _usage(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
+        holds.use((row[1], e.hold), e.used)
 
-    def _closed_hold(self, cur: Any, row: list[Any], e: Any) -> None:
-        cur.execute(self.q("SELECT amount FROM {p}holds WHERE account = ? AND hold = ?"), (row[1], e.hold))
-        found = cur.fetchone()
-        row[5] -= found[0] if found else 0
+    def _closed_hold(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
+        row[5] -= holds.close((row[1], e.hold))
         if isinstance(e, Account.HoldSettled):
             row[4] -= e.amount
-        cur.execute(self.q("DELETE FROM {p}holds WHERE account = ? AND hold = ?"), (row[1], e.hold))
 
-    def _status(self, cur: Any, row: list[Any], e: Any) -> None:
+    def _status(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
         row[3] = e.status
 
-    def _activated(self, cur: Any, row: list[Any], e: Any) -> None:
+    def _activated(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
         row[3] = ACTIVE
         row[4] += e.face
 
-    def _cancelled(self, cur: Any, row: list[Any], e: Any) -> None:
+    def _cancelled(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
         row[3] = CLOSED
         row[4] -= e.amount
 
-    def _bound(self, cur: Any, row: list[Any], e: Any) -> None:
+    def _bound(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
         cur.execute(
             self.q("INSERT INTO {p}phone_bindings VALUES (?, ?, ?)"), (e.phone, row[1], e.timestamp.isoformat())
         )
 
-    def _unbound(self, cur: Any, row: list[Any], e: Any) -> None:
+    def _unbound(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
         cur.execute(self.q("DELETE FROM {p}phone_bindings WHERE phone = ?"), (e.phone,))
 
 
@@ -116,3 +113,50 @@ _HANDLERS = {
     Account.NumberBound: AccountsView._bound,
     Account.NumberUnbound: AccountsView._unbound,
 }
+
+_HOLD_CHANGES = (Account.HoldUsageReported, Account.HoldSettled, Account.HoldReleased)
+
+
+class _Holds:
+    """Open holds touched by one page, kept in memory and written once.
+
+    A hold reserved and closed within the same page never reaches the table.
+    """
+
+    def __init__(self, view: AccountsView, cur: Any, accounts: list[str]) -> None:
+        self.view, self.cur = view, cur
+        table = view.t("holds")
+        self.state: dict[tuple[str, str], list[Any]] = {
+            (r[0], r[1]): [r[2], r[3], r[4]]
+            for r in view.db.select_in(cur, f"SELECT account, hold, amount, used, reserved_at FROM {table} WHERE account",
+                                       sorted(set(accounts)))
+        }
+        self.stored = set(self.state)
+        self.dirty: set[tuple[str, str]] = set()
+
+    def reserve(self, key: tuple[str, str], amount: int, at: str) -> None:
+        self.state[key] = [amount, 0, at]
+        self.dirty.add(key)
+
+    def use(self, key: tuple[str, str], used: int) -> None:
+        if key in self.state:
+            self.state[key][1] = used
+            self.dirty.add(key)
+
+    def close(self, key: tuple[str, str]) -> int:
+        """Forget the hold; returns the amount it held."""
+        self.dirty.discard(key)
+        entry = self.state.pop(key, None)
+        return entry[0] if entry else 0
+
+    def write(self) -> None:
+        table = self.view.t("holds")
+        gone = [k for k in self.stored if k not in self.state]
+        if gone:
+            self.cur.executemany(self.view.db.sql(f"DELETE FROM {table} WHERE account = ? AND hold = ?"), gone)
+        self.view.db.insert_many(
+            self.cur, table, [(*k, *self.state[k]) for k in sorted(self.dirty)],
+            "account, hold, amount, used, reserved_at",
+            "ON CONFLICT (account, hold) DO UPDATE SET amount = excluded.amount, used = excluded.used,"
+            " reserved_at = excluded.reserved_at",
+        )

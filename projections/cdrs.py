@@ -72,10 +72,9 @@ class CdrView(Projection):
                 continue  # a session whose opening event this view never saw
             rows[key] = _HANDLERS[type(event)](row or {"id": key}, event)
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-        cur.executemany(
-            self.q("INSERT INTO {p}cdrs (" + ", ".join(COLUMNS) + ") VALUES (" + ", ".join("?" * len(COLUMNS))
-                   + ") ON CONFLICT (id) DO UPDATE SET " + updates),
-            [tuple(r.get(c) for c in COLUMNS) for r in rows.values()],
+        self.db.insert_many(
+            cur, self.t("cdrs"), [tuple(r.get(c) for c in COLUMNS) for r in rows.values()],
+            ", ".join(COLUMNS), "ON CONFLICT (id) DO UPDATE SET " + updates,
         )
 
 
