@@ -123,13 +123,37 @@ class Ledger(Application[UUID]):
     ) -> list[dict[str, Any] | LedgerError]:
         """Group commit: run many commands in one unit of work and one transaction.
 
-        If the group's save conflicts, each command runs again on its own; a
-        refusal in the group is re-checked on its own after the save.
+        A conflicting save runs the group again on fresh state (twice at
+        most), then each command on its own. A refusal in the group is
+        re-checked on its own after the save. A command that recorded events
+        and then raised (it broke "check first, then record") spoils the
+        group's in-memory state: the group is dropped and each command runs
+        on its own.
         """
-        uow = UnitOfWork(self)
+        for _ in range(3):
+            uow = UnitOfWork(self)
+            outcome = self._group(uow, commands)
+            if outcome is None:
+                break
+            results, recheck = outcome
+            try:
+                uow.commit()
+            except IntegrityError:
+                uow.evict()
+                continue
+            for i in recheck:
+                results[i] = self._capture(*commands[i])
+            return results
+        uow.evict()
+        return [self._capture(c, op) for c, op in commands]
+
+    def _group(
+        self, uow: UnitOfWork, commands: Sequence[tuple[Command, tuple[str, str] | None]]
+    ) -> tuple[list[dict[str, Any] | LedgerError], list[int]] | None:
         results: list[dict[str, Any] | LedgerError] = []
         recheck: list[int] = []
         for i, (command, op) in enumerate(commands):
+            pending = uow.pending_count()
             try:
                 if op is not None:
                     done = uow.find(operation_id(op[0]), Operation)
@@ -141,17 +165,12 @@ class Ledger(Application[UUID]):
                     uow.add(Operation.record(op[0], op[1], result))
                 results.append(result)
             except LedgerError as err:
-                results.append(err)
                 if not err.commits_events:
+                    if uow.pending_count() != pending:
+                        return None
                     recheck.append(i)
-        try:
-            uow.commit()
-        except IntegrityError:
-            uow.evict()
-            return [self._capture(c, op) for c, op in commands]
-        for i in recheck:
-            results[i] = self._capture(*commands[i])
-        return results
+                results.append(err)
+        return results, recheck
 
     def _capture(self, command: Command, op: tuple[str, str] | None) -> dict[str, Any] | LedgerError:
         try:

@@ -42,8 +42,8 @@ class UnitOfWork:
         self.touched[aggregate.id] = aggregate
         return aggregate
 
-    def pending(self) -> bool:
-        return any(a.pending_events for a in self.touched.values())
+    def pending_count(self) -> int:
+        return sum(len(a.pending_events) for a in self.touched.values())
 
     def commit(self) -> None:
         dirty = [a for a in self.touched.values() if a.pending_events]

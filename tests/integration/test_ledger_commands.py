@@ -152,3 +152,25 @@ def test_a_busy_account_is_snapshotted_and_loads_the_same_from_the_snapshot(cont
     # A cold load (no cache) starts from the snapshot and ends at the same state.
     assert ledger.account("7100001").balance == interval + 10
     assert ledger.account("7100001").version == interval + 11
+
+
+def test_a_grouped_command_that_fails_after_recording_leaves_no_trace(container: Container) -> None:
+    from ledger.accounts import Account
+    from ledger.errors import InvalidRequest
+    from ledger.ids import account_id
+
+    ledger = container.ledger
+    ledger.open_account("phonebar", "t", number="7200001")
+    ledger.deposit("7200001", 10_000, "t")
+
+    def debit(amount: int):
+        return lambda uow: ledger._account(uow, "7200001").debit(amount, house.ADJUSTMENTS, "t") or {"ok": amount}
+
+    def debit_then_fail(uow):
+        uow.find(account_id("7200001"), Account).debit(5_000, house.ADJUSTMENTS, "t")
+        raise InvalidRequest("broke check-first")
+
+    results = ledger.execute_many([(debit(1_000), None), (debit_then_fail, None), (debit(2_000), None)])
+    assert results[0] == {"ok": 1_000} and results[2] == {"ok": 2_000}
+    assert isinstance(results[1], InvalidRequest)
+    assert ledger.account("7200001").balance == 7_000  # the failed command's 5,000 is not there
