@@ -27,6 +27,7 @@ from projections.reports import RevenueReport
 from projections.tariffs import TariffsView
 
 PAGE = 2000
+MAX_LOCAL = 100_000  # recordings kept for the next step; past this, steps read the log
 DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView]
 
 
@@ -45,6 +46,8 @@ class Projector:
         self.projections = [k(db, prefix) for k in (kinds or DEFAULT_PROJECTIONS)]
         self._conn = db.connect()
         self._lock = threading.Lock()
+        self._local: dict[int, Any] = {}  # notification id -> Recording saved by this process
+        self._local_lock = threading.Lock()
         self.create()
 
     @property
@@ -85,18 +88,43 @@ class Projector:
                 if progress is not None:
                     progress(n)
 
+    def offer(self, recordings: Sequence[Any]) -> None:
+        """Recordings this process just saved: the next step uses them instead of reading and decoding."""
+        with self._local_lock:
+            if len(self._local) < MAX_LOCAL:
+                for r in recordings:
+                    self._local[r.notification.id] = r
+
+    def _from_local(self, position: int, stop: int | None) -> list[Any]:
+        """Recordings for position+1, +2, … while this process holds every one of them."""
+        taken = []
+        with self._local_lock:
+            for stale in [i for i in self._local if i <= position]:
+                del self._local[stale]
+            nxt = position + 1
+            while len(taken) < PAGE and (stop is None or nxt <= stop) and nxt in self._local:
+                taken.append(self._local.pop(nxt))
+                nxt += 1
+        return taken
+
     def _step(self, stop: int | None) -> int:
         lock = "" if not self.db.is_postgres else " FOR UPDATE"
         with self.db.transaction(self._conn) as cur:
             cur.execute(self.db.sql(f"SELECT position FROM {self.tracking} WHERE name = ?{lock}"), ("views",))
             position = int(cur.fetchone()[0])
-            notes = self.app.recorder.select_notifications(
-                start=position, limit=PAGE, stop=stop, inclusive_of_start=False
-            )
-            if not notes:
-                return 0
-            to_event = self.app.mapper.to_domain_event
-            items = [(n.id, to_event(n)) for n in notes]
+            local = self._from_local(position, stop)
+            if local:
+                # Ids are consecutive from the tracked position, so no other writer's event lies between.
+                notes = [r.notification for r in local]
+                items = [(r.notification.id, r.domain_event) for r in local]
+            else:
+                notes = self.app.recorder.select_notifications(
+                    start=position, limit=PAGE, stop=stop, inclusive_of_start=False
+                )
+                if not notes:
+                    return 0
+                to_event = self.app.mapper.to_domain_event
+                items = [(n.id, to_event(n)) for n in notes]
             for p in self.projections:
                 p.apply_page(cur, items, notes)
             cur.execute(
@@ -129,7 +157,7 @@ class Follower:
     def start(self) -> None:
         self._thread.start()
 
-    def poke(self) -> None:
+    def poke(self, recordings: Sequence[Any] = ()) -> None:
         self._wake.set()
 
     def _loop(self) -> None:

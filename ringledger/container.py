@@ -28,7 +28,7 @@ class RingLedger(Ledger):
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         recordings = super().save(*objs, **kwargs)
         for callback in self.after_save:
-            callback()
+            callback(recordings)
         return recordings
 
 
@@ -54,4 +54,5 @@ def build(settings: Settings | None = None) -> Container:
     ledger = RingLedger(settings.eventsourcing_env(), pin_hasher=PinHasher(settings.pin_key_bytes()))
     views = ViewDB(settings.database_url, settings.database_schema)
     projector = Projector(ledger, views)
+    ledger.after_save.append(projector.offer)
     return Container(settings, ledger, views, projector)
