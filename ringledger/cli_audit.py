@@ -5,10 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -16,19 +14,9 @@ from ledger.money import format_money
 from ringledger.audit import chain
 from ringledger.audit.replay import replay as replay_log
 from ringledger.audit.verify import verify as verify_store
-from ringledger.cli_common import container, emit, fail, progress_bar
+from ringledger.cli_common import container, emit, fail, instant, progress_bar
 
 audit = typer.Typer(help="Auditor's tools: digest chain, replay to an instant, verify.", no_args_is_help=True)
-
-
-def parse_instant(text: str, tz: str) -> datetime:
-    """ISO 8601; an instant without a zone is read in the operator's time zone."""
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"{text!r} is not an ISO 8601 instant, e.g. 2024-05-01T00:00:00+08:00")
-        raise
-    return instant if instant.utcoffset() is not None else instant.replace(tzinfo=ZoneInfo(tz))
 
 
 @audit.command("digest")
@@ -50,10 +38,10 @@ def replay(
     if fmt not in ("json", "csv"):
         fail("--format is json or csv")
     with container() as c:
-        instant = parse_instant(as_of, c.settings.timezone)
+        at = instant(as_of, c.settings.timezone)
         total = c.ledger.recorder.max_notification_id() or 0
         with progress_bar("replaying events", total) as tick:
-            result = replay_log(c.ledger, instant, tick)
+            result = replay_log(c.ledger, at, tick)
     rows = result.rows()
     target = out.open("w", newline="") if out else sys.stdout
     try:
@@ -66,7 +54,7 @@ def replay(
                             format_money(r["available"]), holds])
         else:
             doc = {
-                "as_of": instant.isoformat(),
+                "as_of": at.isoformat(),
                 "position": result.position,
                 "events_read": result.events,
                 "trial_balance": format_money(result.trial_balance()),

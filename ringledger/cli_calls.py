@@ -12,7 +12,7 @@ from ledger.errors import LedgerError
 from ledger.money import format_money
 from ringledger.charging_service import build_charging
 from ringledger.cli_common import actor, container, emit, fail
-from ringledger.cli_tariffs import instant
+from ringledger.cli_common import instant
 from ringledger.container import Container
 from ringledger.scheduler import expire_job
 

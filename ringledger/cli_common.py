@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -46,6 +48,16 @@ def container() -> Iterator[Container]:
         fail(f"{code}: {err}")
     finally:
         c.close()
+
+
+def instant(text: str, zone: str) -> datetime:
+    """ISO 8601; an instant without an offset is read in the operator's time zone."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{text!r} is not an ISO 8601 instant, e.g. 2026-05-01T00:00:00+08:00")
+        raise
+    return at if at.utcoffset() is not None else at.replace(tzinfo=ZoneInfo(zone))
 
 
 def money(text: str) -> int:

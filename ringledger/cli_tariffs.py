@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
 from rating.deck import DeckError, export_deck, parse_deck
 from ringledger.charging_service import build_charging
-from ringledger.cli_common import actor, container, emit, fail
+from ringledger.cli_common import actor, container, emit, fail, instant
 
 tariffs = typer.Typer(help="Tariff plans: import rate decks as new versions, list, export.", no_args_is_help=True)
-
-
-def instant(text: str, zone: str) -> datetime:
-    """ISO 8601; without an offset it is read in the operator's time zone."""
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"{text!r} is not an ISO 8601 instant (e.g. 2025-01-01T00:00+08:00)")
-        raise
-    return at if at.utcoffset() is not None else at.replace(tzinfo=ZoneInfo(zone))
 
 
 @tariffs.command("import")
