@@ -211,6 +211,24 @@ class Charging:
             raise TariffNotFound(f"tariff {name} has no version in force at {(at or self.clock()).isoformat()}")
         return found
 
+    def quote(self, dialled: str, plan_name: str, at: datetime | None = None,
+              caller: str | None = None) -> RateQuote:
+        """How tariff `plan_name` prices a call to `dialled` at `at` (default: now).
+
+        Same number classification and row choice as `authorize` (longest prefix,
+        else the category row; a local number is local to `caller`'s area, default
+        the home area), without an account or a hold; `row` is None when the
+        version in force has no rate for the destination.
+        """
+        when = at or self.clock()
+        plan = self.plan(plan_name, at=when)
+        dial = self.policy.dial_plan
+        try:
+            destination = _classify(dialled, dial, _caller_area(_e164(caller, dial) if caller else None, dial))
+        except InvalidNumber as err:
+            raise InvalidRequest(str(err)) from None
+        return RateQuote(destination.e164, destination.category, plan, plan.find_rate(destination), when)
+
     # --- blacklist ----------------------------------------------------------
 
     def block(self, number: str, actor: str, *, account: str | None = None, reason: str = "") -> dict[str, Any]:
@@ -603,6 +621,29 @@ class Charging:
                     unchanged += 1
         return {"selected": len(calls), "rerated": rerated, "unchanged": unchanged, "difference": difference,
                 "skipped": skipped}
+
+
+@dataclass(frozen=True)
+class RateQuote:
+    """A priced destination: `price`/`cost` are `rating.rate` applied to `row` at `at` in the plan's zone."""
+
+    e164: str
+    category: str
+    plan: TariffPlan
+    row: RateRow | None
+    at: datetime
+
+    def price(self) -> tuple[int, str | None]:
+        """Price per minute and band name in force at `at` (requires a row)."""
+        assert self.row is not None
+        return price_at(self.row, self.at, self.plan.zone)
+
+    def cost(self, seconds: int) -> int:
+        """The exact cost of a call of `seconds` talk seconds answered at `at` (requires a row)."""
+        assert self.row is not None
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise InvalidRequest("seconds is a non-negative whole number")
+        return rate_call(self.row, seconds, self.at, self.plan.zone).cost
 
 
 @dataclass(frozen=True)

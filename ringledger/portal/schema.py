@@ -13,6 +13,7 @@ from ringledger.portal import (
     resolvers_calls,
     resolvers_cards,
     resolvers_reports,
+    resolvers_tariffs,
 )
 from ringledger.portal.scalars import SCALARS
 
@@ -20,7 +21,7 @@ SDL_DIR = Path(__file__).resolve().parents[2] / "graphql"
 
 
 def bindables() -> list[object]:
-    modules = [resolvers_accounts, resolvers_cards, resolvers_calls, resolvers_reports, resolvers_audit]
+    modules = [resolvers_accounts, resolvers_cards, resolvers_calls, resolvers_reports, resolvers_audit, resolvers_tariffs]
     return [*SCALARS, *(b for m in modules for b in m.BINDABLES)]
 
 

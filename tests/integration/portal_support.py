@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -45,9 +47,15 @@ def open_portal(c: Container) -> Portal:
     return Portal(c, TestClient(create_app(c)), tokens, ids)
 
 
+def peak_today() -> datetime:
+    """10:00 today in Beijing: inside the demo tariff's peak band whatever time the suite runs."""
+    beijing = ZoneInfo("Asia/Shanghai")
+    return datetime.combine(datetime.now(beijing).date(), time(10, 0), beijing).astimezone(UTC)
+
+
 def make_calls(c: Container, bar: str, n: int, booth: str = "3", billsec: int = 65, prefix: str = "") -> list[str]:
-    """n answered calls from a booth of `bar`, each billed 65 s to a Chinese mobile."""
-    charging = Charging(c.ledger)
+    """n answered calls from a booth of `bar`, each billed 65 s to a Chinese mobile, at today's peak price."""
+    charging = Charging(c.ledger, clock=peak_today)
     if charging.tariff("demo") is None:
         charging.publish_plan("demo", demo_plan().rows, DEMO_EFFECTIVE_FROM, "test")
     ids = []

@@ -1,0 +1,198 @@
+"""Tariffs: published versions, rate lookups, publishing rate decks, rerating finished calls.
+
+Every portal key reads tariffs and looks up rates (a bar owner names no
+account but its own bar); only operator keys publish or rerate, and each
+change records the key as its actor. Everything goes through the same
+`Charging` engine the switch hooks use, so a version published here prices
+the next authorized call at once, and a lookup answers what a call would be
+charged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from ariadne import MutationType, ObjectType, QueryType
+
+from graphql import GraphQLResolveInfo
+from ledger.errors import InvalidRequest, LedgerError
+from ledger.tariff_book import TariffNotFound
+from rating.deck import DeckError, export_deck, parse_deck
+from rating.tariffs import TariffPlan
+from ringledger.charging_service import Charging, RateQuote, build_charging
+from ringledger.cli_calls import select_calls
+from ringledger.portal.context import READERS, Context, account_reader, ctx, operator
+from ringledger.portal.errors import Forbidden
+
+query = QueryType()
+mutation = MutationType()
+version_type = ObjectType("TariffVersion")
+lookup_type = ObjectType("RateLookup")
+lookup_type.set_alias("e164", "e164")  # the name converter would look for "e_164"
+
+TARIFF_READERS = (*READERS, "bar_owner")
+RERATE_FILTERS = ("account", "caller", "from", "to")
+
+
+class InvalidDeck(LedgerError):
+    """A rate deck with bad lines (each named by its line number); nothing was published."""
+
+    code = "invalid_deck"
+
+
+def tariff_reader(info: GraphQLResolveInfo) -> Context:
+    """Operators, auditors and bar owners read the price list."""
+    c = ctx(info)
+    if c.principal.role not in TARIFF_READERS:
+        raise Forbidden(f"a {c.principal.role} key cannot read tariffs")
+    return c
+
+
+def charging(c: Context) -> Charging:
+    """The app's charging engine (its tariff cache is refreshed by a publish), else a new one."""
+    app = c.request.scope.get("app") if c.request is not None else None
+    found = getattr(getattr(app, "state", None), "charging", None)
+    return found if isinstance(found, Charging) else build_charging(c.container.settings, c.container.ledger)
+
+
+def _published(c: Context) -> dict[str, dict[int, tuple[str, str]]]:
+    """(published_at, actor) of every version, by tariff name and version, from the tariffs view."""
+    meta: dict[str, dict[int, tuple[str, str]]] = defaultdict(dict)
+    for name, version, at, actor in c.container.views.query(
+        "SELECT name, version, published_at, actor FROM tariffs ORDER BY name, version"
+    ):
+        meta[name][int(version)] = (at, actor)
+    return meta
+
+
+def _version(plan: TariffPlan, meta: dict[int, tuple[str, str]]) -> dict[str, Any]:
+    published_at, published_by = meta.get(plan.version, (None, None))
+    return {
+        "name": plan.name,
+        "version": plan.version,
+        "effective_from": plan.effective_from,
+        "time_zone": plan.tz,
+        "fees": [{"name": k, "amount": v} for k, v in sorted(plan.fees.items())],
+        "rows": [row.to_dict() for row in plan.rows],
+        "published_at": published_at,
+        "published_by": published_by,
+        "plan": plan,
+    }
+
+
+@version_type.field("deck")
+def resolve_deck(version: dict[str, Any], _info: GraphQLResolveInfo) -> str | None:
+    try:
+        return export_deck(version["plan"].rows)
+    except ValueError:  # time bands a CSV deck cannot express
+        return None
+
+
+@query.field("tariffs")
+def resolve_tariffs(_: Any, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    c = tariff_reader(info)
+    engine = charging(c)
+    answer = []
+    for name, meta in sorted(_published(c).items()):
+        book = engine.tariff(name)
+        if book is None:  # published by another process a moment ago: not in this engine's cache yet
+            continue
+        current = book.at(engine.clock())
+        answer.append({
+            "name": name,
+            "versions": [_version(p, meta) for p in sorted(book.versions, key=lambda p: p.version)],
+            "current": _version(current, meta) if current is not None else None,
+        })
+    return answer
+
+
+@query.field("tariff")
+def resolve_tariff(_: Any, info: GraphQLResolveInfo, name: str, as_of: datetime | None = None,
+                   version: int | None = None) -> dict[str, Any] | None:
+    c = tariff_reader(info)
+    if as_of is not None and version is not None:
+        raise InvalidRequest("give asOf or version, not both")
+    try:
+        plan = charging(c).plan(name, version, at=as_of)
+    except TariffNotFound:
+        return None
+    return _version(plan, _published(c).get(name, {}))
+
+
+@query.field("rateLookup")
+def resolve_rate_lookup(_: Any, info: GraphQLResolveInfo, dialled: str, plan: str | None = None,
+                        account: str | None = None, caller: str | None = None,
+                        at: datetime | None = None) -> dict[str, Any]:
+    c = tariff_reader(info)
+    if account is not None:
+        account_reader(info, account)
+    engine = charging(c)
+    number = account if account is not None else c.principal.bar
+    name = plan or (c.container.ledger.account(number).plan if number else None) or engine.policy.default_plan
+    if not name:
+        raise InvalidRequest("name a plan, or an account that has one")
+    quote = engine.quote(dialled, name, at, caller)
+    price, band = quote.price() if quote.row is not None else (None, None)
+    return {
+        "dialled": dialled,
+        "e164": quote.e164,
+        "category": quote.category,
+        "tariff": quote.plan.name,
+        "version": quote.plan.version,
+        "at": quote.at,
+        "rate": quote.row.to_dict() if quote.row is not None else None,
+        "price_per_minute": price,
+        "band": band,
+        "quote": quote,
+    }
+
+
+@lookup_type.field("costFor")
+def resolve_cost_for(lookup: dict[str, Any], _info: GraphQLResolveInfo, seconds: int) -> int | None:
+    quote: RateQuote = lookup["quote"]
+    return quote.cost(seconds) if quote.row is not None else None
+
+
+def _fees(fees: list[dict[str, Any]] | None) -> dict[str, int]:
+    named: dict[str, int] = {}
+    for fee in fees or []:
+        if fee["name"] in named:
+            raise InvalidRequest(f"fee {fee['name']!r} is given twice")
+        named[fee["name"]] = fee["amount"]
+    return named
+
+
+@mutation.field("publishTariff")
+def resolve_publish(_: Any, info: GraphQLResolveInfo, plan: str, effective_from: datetime, deck: str,
+                    time_zone: str | None = None, fees: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    c = operator(info)
+    try:
+        rows = parse_deck(deck)
+    except DeckError as err:
+        lines = "; ".join(f"line {n}: {problem}" for n, problem in err.problems)
+        raise InvalidDeck(f"rate deck rejected, nothing published ({len(err.problems)} bad lines): {lines}") from None
+    engine = charging(c)
+    published = engine.publish_plan(plan, rows, effective_from, c.actor,
+                                    tz=time_zone or c.container.settings.timezone, fees=_fees(fees))
+    c.container.catch_up()
+    return _version(engine.plan(plan, published["version"]), _published(c).get(plan, {}))
+
+
+@mutation.field("rerate")
+def resolve_rerate(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any], plan: str,
+                   version: int | None = None) -> dict[str, Any]:
+    c = operator(info)
+    if not any(filter.get(k) for k in RERATE_FILTERS):
+        raise InvalidRequest("choose the calls to rerate: give account, caller, from or to")
+    c.container.catch_up()
+    since, until = (filter[k].isoformat() if filter.get(k) else None for k in ("from", "to"))
+    calls = select_calls(c.container, account=filter.get("account"), caller=filter.get("caller"),
+                         since=since, until=until, finished=True)
+    result = charging(c).rerate([r["call_id"] for r in calls], plan, version, c.actor)
+    c.container.catch_up()
+    return result
+
+
+BINDABLES = [query, mutation, version_type, lookup_type]
