@@ -2,66 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from adapters.http.auth import new_token
-from ledger.errors import LedgerError
 from ledger.money import format_money
 from ringledger.charging_service import build_charging
-from ringledger.cli_common import actor, container, emit, fail
-from ringledger.cli_common import instant
-from ringledger.container import Container
+from ringledger.calls_query import select_calls
+from ringledger.cli_common import actor, container, emit, fail, instant
 from ringledger.scheduler import expire_job
 
 calls = typer.Typer(help="Calls: CDRs, rerating, blacklist, expiry of abandoned holds.", no_args_is_help=True)
-
-CDR_COLUMNS = ("call_id", "status", "reason", "account", "caller", "callee", "callee_e164", "category",
-               "destination_name", "service", "booth", "bar", "plan", "plan_version", "authorized_at",
-               "answered_at", "ended_at", "billsec", "charged", "cost", "cause", "flags")
-
-
-def select_calls(c: Container, *, account: str | None = None, caller: str | None = None, bar: str | None = None,
-                 since: str | None = None, until: str | None = None, finished: bool = False,
-                 limit: int | None = None) -> list[dict[str, Any]]:
-    """CDR rows matching every given filter, oldest first (time filters on the authorize instant)."""
-    where, params = [], []
-    zone = c.settings.timezone
-    if account:
-        where.append("account = ?")
-        params.append(account)
-    if caller:
-        charging = build_charging(c.settings, c.ledger)
-        where.append("caller IN (?, ?)")
-        params += [caller, _e164_or_raw(charging, caller)]
-    if bar:
-        where.append("bar = ?")
-        params.append(bar)
-    if since:
-        where.append("authorized_at >= ?")
-        params.append(instant(since, zone).astimezone(UTC).isoformat())
-    if until:
-        where.append("authorized_at < ?")
-        params.append(instant(until, zone).astimezone(UTC).isoformat())
-    if finished:
-        where.append("status IN ('ended', 'expired')")
-    sql = "SELECT " + ", ".join(CDR_COLUMNS) + " FROM cdrs"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY authorized_at, call_id"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return [dict(zip(CDR_COLUMNS, r)) for r in c.views.query(sql, params)]
-
-
-def _e164_or_raw(charging: Any, number: str) -> str:
-    try:
-        return str(charging.normalise(number))
-    except LedgerError:
-        return number
-
 
 @calls.command("list")
 def list_calls(
@@ -76,7 +28,9 @@ def list_calls(
     """CDRs, one row per call leg."""
     with container() as c:
         c.catch_up()
-        rows = select_calls(c, account=account, caller=caller, bar=bar, since=since, until=until, limit=limit)
+        rows = select_calls(c, account=account, caller=caller, bar=bar, limit=limit,
+                            since=since and instant(since, c.settings.timezone),
+                            until=until and instant(until, c.settings.timezone))
     for row in rows:
         for key in ("charged", "cost"):
             row[key] = format_money(row[key])
@@ -98,8 +52,10 @@ def rerate(
         fail("choose the calls to rerate: give --account, --caller, --from or --to")
     with container() as c:
         c.catch_up()
-        selected = [r["call_id"] for r in select_calls(c, account=account, caller=caller, since=since,
-                                                          until=until, finished=True)]
+        zone = c.settings.timezone
+        selected = [r["call_id"] for r in select_calls(c, account=account, caller=caller, finished=True,
+                                                          since=since and instant(since, zone),
+                                                          until=until and instant(until, zone))]
         result = build_charging(c.settings, c.ledger).rerate(selected, plan, version, actor())
     result["difference"] = format_money(result["difference"])
     emit(result, as_json)

@@ -22,7 +22,7 @@ from ledger.tariff_book import TariffNotFound
 from rating.deck import DeckError, export_deck, parse_deck
 from rating.tariffs import TariffPlan
 from ringledger.charging_service import Charging, RateQuote, build_charging
-from ringledger.cli_calls import select_calls
+from ringledger.calls_query import select_calls
 from ringledger.portal.context import READERS, Context, account_reader, ctx, operator
 from ringledger.portal.errors import Forbidden
 
@@ -187,9 +187,8 @@ def resolve_rerate(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any], pla
     if not any(filter.get(k) for k in RERATE_FILTERS):
         raise InvalidRequest("choose the calls to rerate: give account, caller, from or to")
     c.container.catch_up()
-    since, until = (filter[k].isoformat() if filter.get(k) else None for k in ("from", "to"))
     calls = select_calls(c.container, account=filter.get("account"), caller=filter.get("caller"),
-                         since=since, until=until, finished=True)
+                         since=filter.get("from"), until=filter.get("to"), finished=True)
     result = charging(c).rerate([r["call_id"] for r in calls], plan, version, c.actor)
     c.container.catch_up()
     return result

@@ -1,0 +1,53 @@
+"""CDR selection shared by the CLI and the portal: filters over the CDR view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.errors import LedgerError
+from ringledger.charging_service import build_charging
+from ringledger.container import Container
+
+CDR_COLUMNS = ("call_id", "status", "reason", "account", "caller", "callee", "callee_e164", "category",
+               "destination_name", "service", "booth", "bar", "plan", "plan_version", "authorized_at",
+               "answered_at", "ended_at", "billsec", "charged", "cost", "cause", "flags")
+
+
+def select_calls(c: Container, *, account: str | None = None, caller: str | None = None, bar: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None, finished: bool = False,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+    """CDR rows matching every given filter, oldest first (time filters on the authorize instant)."""
+    where, params = [], []
+    if account:
+        where.append("account = ?")
+        params.append(account)
+    if caller:
+        charging = build_charging(c.settings, c.ledger)
+        where.append("caller IN (?, ?)")
+        params += [caller, _e164_or_raw(charging, caller)]
+    if bar:
+        where.append("bar = ?")
+        params.append(bar)
+    if since:
+        where.append("authorized_at >= ?")
+        params.append(since.astimezone(UTC).isoformat())
+    if until:
+        where.append("authorized_at < ?")
+        params.append(until.astimezone(UTC).isoformat())
+    if finished:
+        where.append("status IN ('ended', 'expired')")
+    sql = "SELECT " + ", ".join(CDR_COLUMNS) + " FROM cdrs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY authorized_at, call_id"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [dict(zip(CDR_COLUMNS, r)) for r in c.views.query(sql, params)]
+
+
+def _e164_or_raw(charging: Any, number: str) -> str:
+    try:
+        return str(charging.normalise(number))
+    except LedgerError:
+        return number
