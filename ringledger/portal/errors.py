@@ -53,5 +53,8 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
         formatted["message"] = "internal error"
     extensions = dict(formatted.get("extensions") or {}) if debug else {}
     extensions["code"] = code
+    details = getattr(original, "details", None)
+    if isinstance(original, LedgerError) and details:
+        extensions.update(details)
     formatted["extensions"] = extensions
     return formatted

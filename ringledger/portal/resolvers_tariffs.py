@@ -41,6 +41,11 @@ class InvalidDeck(LedgerError):
 
     code = "invalid_deck"
 
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        lines = "; ".join(f"line {n}: {problem}" for n, problem in problems)
+        super().__init__(f"rate deck rejected, nothing published ({len(problems)} bad lines): {lines}")
+        self.details = {"lines": [{"line": n, "problem": problem} for n, problem in problems]}
+
 
 def tariff_reader(info: GraphQLResolveInfo) -> Context:
     """Operators, auditors and bar owners read the price list."""
@@ -171,8 +176,7 @@ def resolve_publish(_: Any, info: GraphQLResolveInfo, plan: str, effective_from:
     try:
         rows = parse_deck(deck)
     except DeckError as err:
-        lines = "; ".join(f"line {n}: {problem}" for n, problem in err.problems)
-        raise InvalidDeck(f"rate deck rejected, nothing published ({len(err.problems)} bad lines): {lines}") from None
+        raise InvalidDeck(list(err.problems)) from None
     engine = charging(c)
     published = engine.publish_plan(plan, rows, effective_from, c.actor,
                                     tz=time_zone or c.container.settings.timezone, fees=_fees(fees))

@@ -159,6 +159,7 @@ def test_a_deck_with_bad_rows_is_refused_by_line_and_nothing_is_published(portal
     error = refused["errors"][0]
     assert refused["data"] is None and error["extensions"]["code"] == "invalid_deck"
     assert "line 3:" in error["message"] and "line 6:" in error["message"] and "line 4:" not in error["message"]
+    assert [bad_line["line"] for bad_line in error["extensions"]["lines"]] == [3, 6]
     assert versions(portal) == {}
     assert list(portal.container.ledger.repository.event_store.get(tariff_id("demo"))) == []
     # With a version in force, a bad deck leaves it the only one.
