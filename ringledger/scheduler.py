@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ringledger.charging_service import Charging
 from ringledger.container import Container
+from ringledger.leader import Leader
 
 EXPIRY_INTERVAL_SECONDS = 30
 
@@ -29,8 +31,14 @@ def stale_calls(container: Container, now: datetime) -> list[str]:
     return [r[0] for r in rows]
 
 
-def expire_job(container: Container, charging: Charging, clock: Callable[[], datetime]) -> list[dict[str, Any]]:
-    """Bring the views up to date, then settle every hold past its expiry at its last usage."""
+def expire_job(container: Container, charging: Charging, clock: Callable[[], datetime],
+               leader: Leader | None = None) -> list[dict[str, Any]]:
+    """Bring the views up to date, then settle every hold past its expiry at its last usage.
+
+    With a `leader`, only the process holding the scheduler lock does the work.
+    """
+    if leader is not None and not leader.try_lead():
+        return []
     container.catch_up()
     now = clock()
     expired = charging.expire_stale_holds(now, stale_calls(container, now))
@@ -39,10 +47,14 @@ def expire_job(container: Container, charging: Charging, clock: Callable[[], dat
     return expired
 
 
-def build_scheduler(container: Container, charging: Charging) -> BackgroundScheduler:
+def build_scheduler(container: Container, charging: Charging, leader: Leader | None = None) -> BackgroundScheduler:
+    """Jobs run only in the elected process (PostgreSQL advisory lock); on SQLite, here."""
     scheduler = BackgroundScheduler(timezone=container.settings.timezone)
+    leader = leader or Leader(container.views)
     scheduler.add_job(
-        expire_job, "interval", seconds=EXPIRY_INTERVAL_SECONDS, args=(container, charging, charging.clock),
+        expire_job, "interval", seconds=EXPIRY_INTERVAL_SECONDS,
+        args=(container, charging, charging.clock, leader),
         id="expire_stale_holds", max_instances=1, coalesce=True,
     )
+    scheduler.add_listener(lambda _event: leader.resign(), EVENT_SCHEDULER_SHUTDOWN)
     return scheduler
