@@ -60,10 +60,13 @@ def serve_ledger(port: int) -> None:
     import uvicorn
 
     from ringledger.container import build
+    from ringledger.hooks_app import tune_gc
     from ringledger.server import create_app
 
     container = build()
-    uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    app = create_app(container)
+    tune_gc()  # as `ringledger serve` does
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def serve_baseline(port: int, url: str, schema: str) -> None:
@@ -308,6 +311,35 @@ async def drive(base: str, clients: int, seconds: float, tag: str) -> dict[str, 
     }
 
 
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a process so far; None where /proc is missing."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_commits(base: str) -> tuple[float, float] | None:
+    """(commands, transactions) group-committed so far, from the server's /metrics."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("ringledger_group_commit_size_sum", "ringledger_group_commit_size_count"):
+            values[name] = float(value)
+    if len(values) != 2:
+        return None
+    return values["ringledger_group_commit_size_sum"], values["ringledger_group_commit_size_count"]
+
+
 def run_store(kind: str, seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in ("ledger", "baseline"):
@@ -319,11 +351,21 @@ def run_store(kind: str, seconds: float) -> dict[str, Any]:
                 asyncio.run(prime(base))
                 rows = []
                 for clients in CONCURRENCY:
+                    cpu0, groups0 = server_cpu(proc.pid), group_commits(base) if mode == "ledger" else None
+                    wall0 = time.perf_counter()
                     row = asyncio.run(drive(base, clients, seconds, f"{mode}{clients}"))
+                    wall = time.perf_counter() - wall0
+                    cpu1, groups1 = server_cpu(proc.pid), group_commits(base) if mode == "ledger" else None
+                    # Diagnostics over the whole drive (warm-up included): server CPU and group size.
+                    row["server_cpu_pct"] = round((cpu1 - cpu0) / wall * 100) if cpu0 is not None and cpu1 else None
+                    if groups0 and groups1 and groups1[1] > groups0[1]:
+                        row["group_mean"] = round((groups1[0] - groups0[0]) / (groups1[1] - groups0[1]), 1)
                     rows.append(row)
                     print(f"  {kind:8} {mode:8} {clients:3} clients: {row['cycles_per_s']:8.1f} cycles/s  "
                           f"authorize p50 {row['authorize_p50_ms']:6.2f} ms p99 {row['authorize_p99_ms']:6.2f} ms  "
-                          f"end p50 {row['end_p50_ms']:6.2f} ms p99 {row['end_p99_ms']:6.2f} ms", flush=True)
+                          f"end p50 {row['end_p50_ms']:6.2f} ms p99 {row['end_p99_ms']:6.2f} ms  "
+                          f"server cpu {row['server_cpu_pct']}%"
+                          + (f"  group {row['group_mean']}" if "group_mean" in row else ""), flush=True)
                 out[mode] = rows
             finally:
                 proc.terminate()

@@ -39,6 +39,7 @@ def serve(
     import uvicorn
 
     from ringledger.container import build
+    from ringledger.hooks_app import tune_gc
     from ringledger.server import create_app
 
     container = build()
@@ -46,7 +47,9 @@ def serve(
         from ringledger.demo import load_demo
 
         load_demo(container)
-    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+    app = create_app(container)
+    tune_gc()
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def main() -> None:

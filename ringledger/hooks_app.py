@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from adapters.http import errors
 from adapters.http.auth import SwitchAuth
-from adapters.http.hooks import HookMetrics, build_router
+from adapters.http.hooks import HookFastPath, HookHandlers, HookMetrics, build_router
 from ringledger.charging_service import Charging, build_charging
 from ringledger.container import Container
 from ringledger.group_commit import GroupCommitter
 from ringledger.scheduler import build_scheduler
+
+#: Young-generation threshold of the cyclic GC while serving (CPython's default is 700).
+GC_THRESHOLDS = (50_000, 50, 100)
+
+
+def tune_gc() -> None:
+    """Fewer, cheaper collections in a serving process (`ringledger serve` calls it before serving).
+
+    Under hook load the default thresholds ran a collection every few
+    milliseconds and a full one often enough to stall every request by tens
+    of milliseconds (p99). The objects built at start-up (modules, the app,
+    the tariffs) are frozen out of collection, and the young generation is
+    collected after 50,000 allocations instead of 700. Reference counting
+    still frees everything that is not in a cycle at once.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class SwitchHooks:
@@ -38,7 +57,10 @@ class SwitchHooks:
 
     def install(self, app: FastAPI) -> None:
         errors.install(app)
-        app.include_router(build_router(self.charging, self.committer, self.auth, self.metrics))
+        handlers = HookHandlers(self.charging, self.committer, self.auth, self.metrics)
+        app.include_router(build_router(handlers))
+        # The hook fast path sits in front of routing and dependency solving (a Starlette middleware).
+        app.add_middleware(HookFastPath, hooks=handlers)
         registry = self.registry
 
         @app.get("/metrics", include_in_schema=False)

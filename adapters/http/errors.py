@@ -7,6 +7,7 @@ the ledger does not know.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -45,9 +46,10 @@ def ledger_error(err: LedgerError) -> Response:
     return error(err.code, str(err), status_for(err))
 
 
-def _validation_message(err: RequestValidationError) -> str:
+def validation_message(problems: Sequence[Any]) -> str:
+    """pydantic's errors as one line: `field: problem; …` (at most five)."""
     parts = []
-    for problem in err.errors()[:5]:
+    for problem in problems[:5]:
         where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {problem.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
@@ -60,7 +62,7 @@ def install(app: FastAPI) -> None:
 
     async def on_invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return error("invalid_request", _validation_message(exc), 422)
+        return error("invalid_request", validation_message(exc.errors()), 422)
 
     async def on_money(request: Request, exc: Exception) -> Response:
         return error("invalid_request", str(exc), 422)
