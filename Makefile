@@ -23,7 +23,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/charging.py
+	$(BIN)/python bench/rating.py
+	$(BIN)/python bench/portal.py
 
 clean:
 	rm -rf $(VENV) var
