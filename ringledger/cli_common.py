@@ -39,7 +39,11 @@ def fail(message: str) -> None:
 @contextmanager
 def container() -> Iterator[Container]:
     """Open the ledger; turn domain and input errors into exit code 2 with one line."""
-    c = build()
+    try:
+        c = build()
+    except ValueError as err:  # a malformed setting, e.g. a PIN key that is not hex
+        fail(f"configuration: {err}")
+        raise
     try:
         yield c
         c.catch_up()

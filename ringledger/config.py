@@ -76,11 +76,23 @@ class Settings(BaseSettings):
     def pin_key_bytes(self) -> bytes:
         """The PIN key lives outside the database: an env value or a 0600 file."""
         if self.pin_key:
-            return bytes.fromhex(self.pin_key)
+            try:
+                return bytes.fromhex(self.pin_key)
+            except ValueError:
+                raise ValueError("RINGLEDGER_PIN_KEY must be hex (e.g. 64 hex digits for 32 bytes)") from None
         path = Path(self.pin_key_file)
         if not path.exists():
+            # Write a complete key file aside, then link it into place: a process
+            # starting at the same moment either wins the link or reads the winner's key.
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         return bytes.fromhex(path.read_text().strip())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,10 +14,23 @@ from projections.runner import Projector
 from ringledger.config import Settings
 
 
-def _ensure_schema(settings: Settings) -> None:
-    if settings.is_postgres and settings.database_schema != "public":
-        conn = ViewDB(settings.database_url, settings.database_schema).connect()
-        conn.close()
+@contextmanager
+def _setting_up(settings: Settings) -> Iterator[None]:
+    """One process at a time creates the schema, tables and types (PostgreSQL advisory lock).
+
+    Several API processes starting together otherwise deadlock on each
+    other's CREATE … IF NOT EXISTS statements. On SQLite there is nothing to
+    serialise: the file's own lock does it.
+    """
+    if not settings.is_postgres:
+        yield
+        return
+    conn = ViewDB(settings.database_url, settings.database_schema).connect()  # creates the schema
+    try:
+        conn.execute("SELECT pg_advisory_lock(hashtext('ringledger-setup'), hashtext(current_schema()))")
+        yield
+    finally:
+        conn.close()  # releases the lock
 
 
 class RingLedger(Ledger):
@@ -50,9 +65,9 @@ class Container:
 
 def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
-    _ensure_schema(settings)
-    ledger = RingLedger(settings.eventsourcing_env(), pin_hasher=PinHasher(settings.pin_key_bytes()))
-    views = ViewDB(settings.database_url, settings.database_schema)
-    projector = Projector(ledger, views)
+    with _setting_up(settings):
+        ledger = RingLedger(settings.eventsourcing_env(), pin_hasher=PinHasher(settings.pin_key_bytes()))
+        views = ViewDB(settings.database_url, settings.database_schema)
+        projector = Projector(ledger, views)
     ledger.after_save.append(projector.offer)
     return Container(settings, ledger, views, projector)

@@ -181,3 +181,34 @@ def test_an_acknowledged_command_survives_killing_the_process(settings) -> None:
         assert c.ledger.account("8000001").balance in (acked, acked + 1)
     finally:
         c.close()
+
+
+DEBITER = """
+import sys
+from ledger import house
+from ledger.errors import InsufficientFunds
+from ringledger.container import build
+c = build()
+ok = 0
+for _ in range(int(sys.argv[1])):
+    c.ledger.account("5550009")  # warm this process's cache, so later debits start from a cached copy
+    try:
+        c.ledger.debit("5550009", 10_000, house.revenue("phonebar", "local"), "booth")
+        ok += 1
+    except InsufficientFunds:
+        pass
+print(ok)
+"""
+
+
+def test_debits_from_four_processes_never_take_an_account_below_zero(container: Container, settings) -> None:
+    # Several API processes share one store; each caches the account. A stale copy must never overdraw.
+    funded_account(container, 25 * 10_000, number="5550009")
+    procs = [
+        subprocess.Popen([sys.executable, "-c", DEBITER, "10"], stdout=subprocess.PIPE, env=settings_env(settings),
+                         text=True)
+        for _ in range(4)
+    ]
+    succeeded = sum(int(p.communicate(timeout=120)[0].strip()) for p in procs)
+    assert succeeded == 25
+    assert container.ledger.account("5550009").balance == 0
