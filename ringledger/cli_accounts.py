@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ledger.money import format_money
-from ringledger.cli_common import actor, container, emit, fail, money, progress_bar, show_money
+from ringledger.cli_common import actor, container, emit, money, positive_money, progress_bar, show_money
 from ringledger.phones import to_e164
 
 accounts = typer.Typer(help="Customer accounts: open, show, bind numbers, move money.", no_args_is_help=True)
@@ -60,9 +60,7 @@ def transfer(
     op_id: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
 ) -> None:
     """Move balance from one account or card to another (资费转移)."""
-    value = money(amount)
-    if value <= 0:
-        fail("the amount must be greater than zero")
+    value = positive_money(amount)
     with container() as c:
         result = c.ledger.transfer(source, target, value, actor(), op_id=op_id)
         emit({"from": show_money(result["from"]), "to": show_money(result["to"]), "amount": amount}, False)
@@ -88,9 +86,7 @@ def deposit(
     op_id: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
 ) -> None:
     """Cash paid in (a phone bar's deposit, a subscriber's top-up at the counter)."""
-    value = money(amount)
-    if value <= 0:
-        fail("the amount must be greater than zero")
+    value = positive_money(amount)
     with container() as c:
         emit(show_money(c.ledger.deposit(number, value, actor(), op_id=op_id)), False)
 

@@ -72,6 +72,14 @@ def money(text: str) -> int:
         raise  # unreachable: fail() exits
 
 
+def positive_money(text: str) -> int:
+    """An amount that must be greater than zero (exit 2 otherwise)."""
+    value = money(text)
+    if value <= 0:
+        fail("the amount must be greater than zero")
+    return value
+
+
 def emit(data: Any, as_json: bool = False) -> None:
     """Dicts and lists print as JSON (one line with --json, indented otherwise); tables via rich."""
     if isinstance(data, (dict, list)):
