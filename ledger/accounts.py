@@ -42,6 +42,9 @@ def _positive(amount: int) -> int:
 class Account(Aggregate):
     """A prepaid account; its id is derived from its number."""
 
+    #: A phone bar's own tariff for its walk-in customers (its `plan` is the operator's wholesale one).
+    retail_plan: str | None = None
+
     class Opened(Aggregate.Created):
         number: str
         kind: str
@@ -409,6 +412,19 @@ class Account(Aggregate):
     def unbind(self, phone: str, actor: str) -> None:
         if phone in self.phones:
             self.trigger_event(self.NumberUnbound, phone=phone, actor=actor)
+
+    class RetailPlanSet(Aggregate.Event):
+        plan: str | None
+        actor: str
+
+        def apply(self, account: Account) -> None:
+            account.retail_plan = self.plan
+
+    def set_retail_plan(self, plan: str | None, actor: str) -> None:
+        self._check_not_closed()
+        if self.kind != "phonebar":
+            raise InvalidRequest(f"account {self.number} is a {self.kind}; only a phone bar has a retail tariff")
+        self.trigger_event(self.RetailPlanSet, plan=plan, actor=actor)
 
     class PinChanged(Aggregate.Event):
         pvv: str

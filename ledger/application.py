@@ -297,6 +297,16 @@ class Ledger(Application[UUID]):
 
         return self.execute(command)
 
+    def set_retail_plan(self, number: str, plan: str | None, actor: str) -> dict[str, Any]:
+        """Name the tariff a phone bar charges its walk-in customers (None: no retail pricing)."""
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            account.set_retail_plan(plan, actor)
+            return {**account.summary(), "retail_plan": account.retail_plan}
+
+        return self.execute(command)
+
     def bind(self, number: str, phone: str, actor: str) -> dict[str, Any]:
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)

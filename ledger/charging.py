@@ -29,6 +29,9 @@ OPEN = (AUTHORIZED, ANSWERED)
 
 
 class CallSession(Aggregate):
+    #: What a phone bar's walk-in customer pays for the call (the bar's retail tariff), once priced.
+    retail: int | None = None
+
     def __init__(self, call_id: str) -> None:
         self.call_id = call_id
         self.status = AUTHORIZED
@@ -283,6 +286,24 @@ class CallSession(Aggregate):
             session.plan = self.plan
             session.plan_version = self.plan_version
             session.rate = self.rate
+
+    class RetailPriced(Aggregate.Event):
+        """The walk-in customer's price under the bar's retail tariff; the bar collects it, no ledger money moves."""
+
+        plan: str
+        plan_version: int
+        rate: dict[str, Any]
+        amount: int
+
+        def apply(self, session: CallSession) -> None:
+            session.retail = self.amount
+
+    def price_retail(self, *, plan: str, plan_version: int, rate: dict[str, Any], amount: int) -> None:
+        if self.status != ENDED:
+            raise CallNotOpen(f"call {self.call_id} is {self.status}; only an ended call has a retail price")
+        if amount < 0:
+            raise InvalidRequest("a retail price must not be negative")
+        self.trigger_event(self.RetailPriced, plan=plan, plan_version=plan_version, rate=rate, amount=amount)
 
     @property
     def cost(self) -> int:

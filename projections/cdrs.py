@@ -20,7 +20,7 @@ COLUMNS = (
     "id", "call_id", "status", "reason", "account", "caller", "callee", "callee_e164", "category",
     "destination_prefix", "destination_name", "service", "booth", "bar", "switch", "plan", "plan_version",
     "rate_name", "price_per_minute", "rate", "hold", "max_seconds", "authorized_at", "answered_at",
-    "ended_at", "expires_at", "billsec", "used_seconds", "used", "charged", "cost", "cause", "flags",
+    "ended_at", "expires_at", "billsec", "used_seconds", "used", "charged", "cost", "cause", "flags", "retail",
 )
 
 
@@ -44,7 +44,8 @@ class CdrView(Projection):
         " switch TEXT, plan TEXT, plan_version INTEGER, rate_name TEXT, price_per_minute BIGINT, rate TEXT,"
         " hold BIGINT NOT NULL, max_seconds INTEGER NOT NULL, authorized_at TEXT NOT NULL, answered_at TEXT,"
         " ended_at TEXT, expires_at TEXT, billsec INTEGER NOT NULL, used_seconds INTEGER NOT NULL,"
-        " used BIGINT NOT NULL, charged BIGINT NOT NULL, cost BIGINT NOT NULL, cause TEXT, flags TEXT NOT NULL)",
+        " used BIGINT NOT NULL, charged BIGINT NOT NULL, cost BIGINT NOT NULL, cause TEXT, flags TEXT NOT NULL,"
+        " retail BIGINT)",
         "CREATE INDEX IF NOT EXISTS {p}cdrs_account ON {p}cdrs (account, authorized_at)",
         "CREATE INDEX IF NOT EXISTS {p}cdrs_bar ON {p}cdrs (bar, booth, authorized_at)",
         "CREATE INDEX IF NOT EXISTS {p}cdrs_caller ON {p}cdrs (caller, authorized_at)",
@@ -137,6 +138,10 @@ def _rerated(row: dict[str, Any], e: Any) -> dict[str, Any]:
             "flags": _flags(row["flags"], "rerated")}
 
 
+def _retail(row: dict[str, Any], e: Any) -> dict[str, Any]:
+    return {**row, "retail": e.amount}
+
+
 _HANDLERS = {
     CallSession.Authorized: _authorized,
     CallSession.Refused: _refused,
@@ -146,4 +151,5 @@ _HANDLERS = {
     CallSession.Expired: _expired,
     CallSession.EndedAfterExpiry: _late_end,
     CallSession.Rerated: _rerated,
+    CallSession.RetailPriced: _retail,
 }

@@ -135,7 +135,9 @@ def low_balance_accounts(
 
 
 def call_days(db: ViewDB, tz: str, start: date, end: date, bar: str | None = None) -> list[dict[str, Any]]:
-    """Per local day: attempts, answered, ASR, ACD (s), minutes and cost, from the CDR view.
+    """Per local day: attempts, answered, ASR, ACD (s), minutes, cost, and for phone bars the
+    retail amount (what walk-in customers pay) and the margin over cost of the calls priced at retail,
+    from the CDR view.
 
     Rows are grouped by UTC hour in SQL (an index range on authorized_at) and
     folded into local days here.
@@ -143,7 +145,8 @@ def call_days(db: ViewDB, tz: str, start: date, end: date, bar: str | None = Non
     lo, hi = local_day_bounds(start, end, tz)
     sql = ("SELECT substr(authorized_at, 1, 13), COUNT(*),"
            " SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END),"
-           " COALESCE(SUM(CASE WHEN answered_at IS NOT NULL THEN billsec ELSE 0 END), 0), COALESCE(SUM(cost), 0)"
+           " COALESCE(SUM(CASE WHEN answered_at IS NOT NULL THEN billsec ELSE 0 END), 0), COALESCE(SUM(cost), 0),"
+           " COALESCE(SUM(retail), 0), COALESCE(SUM(CASE WHEN retail IS NOT NULL THEN retail - cost ELSE 0 END), 0)"
            " FROM cdrs WHERE authorized_at >= ? AND authorized_at < ?")
     params: list[Any] = [lo.isoformat(), hi.isoformat()]
     if bar is not None:
@@ -151,17 +154,17 @@ def call_days(db: ViewDB, tz: str, start: date, end: date, bar: str | None = Non
         params.append(bar)
     zone = ZoneInfo(tz)
     days: dict[str, list[int]] = {}
-    for hour, attempts, answered, seconds, cost in db.query(sql + " GROUP BY 1", params):
+    for hour, *sums in db.query(sql + " GROUP BY 1", params):
         day = datetime.fromisoformat(hour + ":00:00+00:00").astimezone(zone).date().isoformat()
-        entry = days.setdefault(day, [0, 0, 0, 0])
-        for i, v in enumerate((attempts, answered, seconds, cost)):
+        entry = days.setdefault(day, [0] * 6)
+        for i, v in enumerate(sums):
             entry[i] += int(v)
     out = []
-    for day, (attempts, answered, seconds, cost) in sorted(days.items()):
+    for day, (attempts, answered, seconds, cost, retail, margin) in sorted(days.items()):
         out.append({
             "day": day, "attempts": attempts, "answered": answered,
             "asr": round(answered / attempts, 4) if attempts else 0.0,
             "acd": round(seconds / answered, 1) if answered else 0.0,
-            "minutes": round(seconds / 60, 2), "cost": cost,
+            "minutes": round(seconds / 60, 2), "cost": cost, "retail": retail, "margin": margin,
         })
     return out

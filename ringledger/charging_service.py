@@ -53,7 +53,7 @@ from ledger.money import parse_money
 from ledger.phones import PhoneBinding
 from ledger.tariff_book import TariffBook, TariffNotFound
 from ledger.unit_of_work import UnitOfWork, evict
-from rating.numberplan import DialPlan, InvalidNumber, classify
+from rating.numberplan import Destination, DialPlan, InvalidNumber, classify
 from rating.rate import MAX_CALL_SECONDS, max_seconds_for, price_at, rate_call
 from rating.tariffs import RateRow, TariffPlan
 from rating.tariffs import TariffBook as RatingBook
@@ -509,9 +509,24 @@ class Charging:
                       "billsec": billsec, "flags": flags, "service": session.service}
             session.end(billsec=billsec, answered_at=rated_at, ended_at=end_at, cause=cause, cost=cost,
                         flags=flags, actor=actor, answer=answer)
+            if account.kind == "phonebar" and account.retail_plan:
+                self._price_retail(session, account.retail_plan, billsec, rated_at)
             return answer
 
         return command
+
+    def _price_retail(self, session: CallSession, plan_name: str, billsec: int, at: datetime) -> None:
+        """Price a booth call under the bar's retail tariff; a tariff without a rate for it leaves it unpriced."""
+        try:
+            plan = self.plan(plan_name, at=at)
+        except TariffNotFound:
+            return
+        row = plan.find_rate(Destination(session.callee_e164, session.category, None, ""))
+        if row is None:
+            return
+        amount = rate_call(row, billsec, at, plan.tz).cost
+        session.price_retail(plan=plan.name, plan_version=plan.version, rate={**row.to_dict(), "tz": plan.tz},
+                             amount=amount)
 
     @staticmethod
     def _cost(session: CallSession, seconds: int, at: datetime | None) -> int:

@@ -45,6 +45,16 @@ def bind(number: str, phone: str) -> None:
         emit(show_money(c.ledger.bind(number, to_e164(phone), actor())), False)
 
 
+@accounts.command("retail-plan")
+def retail_plan(
+    number: str,
+    plan: Annotated[str | None, typer.Argument(help="Tariff name; omit to stop retail pricing.")] = None,
+) -> None:
+    """Name the tariff a phone bar charges its walk-in customers; booth calls are then priced at retail too."""
+    with container() as c:
+        emit(show_money(c.ledger.set_retail_plan(number, plan, actor())), False)
+
+
 @accounts.command("unbind")
 def unbind(phone: str) -> None:
     """Release a phone number from its account."""

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from projections.reports import card_inventory, daily_revenue, low_balance_accounts
+from projections.reports import call_days, card_inventory, daily_revenue, low_balance_accounts
 from ringledger.cli_common import container, emit, fail, money
 from ringledger.reports import (
+    CALL_COLUMNS,
     INVENTORY_COLUMNS,
     LOW_BALANCE_COLUMNS,
     REVENUE_COLUMNS,
@@ -19,7 +20,7 @@ from ringledger.reports import (
     to_csv,
 )
 
-reports = typer.Typer(help="Reports: revenue, card inventory, low balances (JSON or CSV).", no_args_is_help=True)
+reports = typer.Typer(help="Reports: revenue, calls and bar statements, card inventory, low balances (JSON or CSV).", no_args_is_help=True)
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Write CSV to this file ('-' for stdout).")]
 
 
@@ -56,6 +57,25 @@ def revenue(
         c.catch_up()
         rows = daily_revenue(c.views, c.settings.timezone, lo, hi)
     _out(rows, REVENUE_COLUMNS, csv_path)
+
+
+@reports.command("calls")
+def calls(
+    start: Annotated[str | None, typer.Option("--from", help="First local day (default: 30 days ago).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")] = None,
+    bar: Annotated[str | None, typer.Option(help="A phone bar's daily statement (its account number).")] = None,
+    csv_path: CsvOpt = None,
+) -> None:
+    """Call statistics per local day: attempts, answered, ASR, ACD, minutes, cost; with --bar also
+    the bar's retail amount and margin (the per-bar daily statement)."""
+    with container() as c:
+        today = datetime.now(ZoneInfo(c.settings.timezone)).date()
+        lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
+        if hi < lo:
+            fail("--to is before --from")
+        c.catch_up()
+        rows = call_days(c.views, c.settings.timezone, lo, hi, bar)
+    _out(rows, CALL_COLUMNS, csv_path)
 
 
 @reports.command("inventory")

@@ -14,7 +14,7 @@ from typing import Any
 from ledger.money import format_money
 
 MONEY_COLUMNS = frozenset({
-    "amount", "face", "outstanding", "balance", "held", "available", "cost",
+    "amount", "face", "outstanding", "balance", "held", "available", "cost", "retail", "margin",
 })
 
 
@@ -40,4 +40,4 @@ def formatted(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 REVENUE_COLUMNS = ("day", "service", "category", "amount", "postings")
 INVENTORY_COLUMNS = ("batch", "kind", "face", "count", "issued", "sold", "redeemed", "cancelled", "outstanding")
 LOW_BALANCE_COLUMNS = ("number", "kind", "balance", "held", "available")
-CALL_COLUMNS = ("day", "attempts", "answered", "asr", "acd", "minutes", "cost")
+CALL_COLUMNS = ("day", "attempts", "answered", "asr", "acd", "minutes", "cost", "retail", "margin")

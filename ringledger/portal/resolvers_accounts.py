@@ -177,6 +177,13 @@ def resolve_bind(_: Any, info: GraphQLResolveInfo, number: str, phone: str) -> d
     return _fresh(c, number)
 
 
+@mutation.field("setRetailPlan")
+def resolve_set_retail_plan(_: Any, info: GraphQLResolveInfo, number: str, plan: str | None = None) -> dict[str, Any]:
+    c = operator(info)
+    c.container.ledger.set_retail_plan(number, plan, c.actor)
+    return _fresh(c, number)
+
+
 @mutation.field("unbindNumber")
 def resolve_unbind(_: Any, info: GraphQLResolveInfo, phone: str) -> dict[str, Any]:
     c = operator(info)
