@@ -22,7 +22,13 @@ from eventsourcing.persistence import IntegrityError
 from ledger import house
 from ledger.accounts import Account
 from ledger.batches import CARD_KINDS, CardBatch
-from ledger.cardnumbers import NUMBER_DIGITS, PIN_DIGITS, new_number, new_numbers, uniform_draws
+from ledger.cardnumbers import (
+    NUMBER_DIGITS,
+    PIN_DIGITS,
+    new_number,
+    new_numbers,
+    uniform_draws,
+)
 from ledger.errors import (
     AccountExists,
     AccountNotFound,

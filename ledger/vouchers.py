@@ -46,19 +46,6 @@ class Voucher(Aggregate):
         self.redeemed_into: str | None = None
 
     @classmethod
-    def issue(cls, number: str, batch: str, serial: int, face: int, pvv: str, actor: str) -> Voucher:
-        return cls._create(
-            cls.Issued,
-            id=voucher_id(number),
-            number=number,
-            batch=batch,
-            serial=serial,
-            face=face,
-            pvv=pvv,
-            actor=actor,
-        )
-
-    @classmethod
     def issued_event(cls, number: str, batch: str, serial: int, face: int, pvv: str, actor: str) -> Voucher.Issued:
         """The creation event alone, for bulk issue: saved without building the aggregate."""
         return cls.Issued(

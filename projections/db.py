@@ -122,3 +122,9 @@ class ViewDB:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def equal_filters(pairs: tuple[tuple[str, Any], ...]) -> tuple[list[str], list[Any]]:
+    """`column = ?` conditions and their values for every pair whose value is given (not None)."""
+    given = [(column, value) for column, value in pairs if value is not None]
+    return [f"{column} = ?" for column, _ in given], [value for _, value in given]

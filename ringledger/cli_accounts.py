@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from ledger.money import format_money
-from ringledger.cli_common import actor, container, emit, money, positive_money, progress_bar, show_money
+from ringledger.cli_common import (
+    actor,
+    container,
+    emit,
+    money,
+    positive_money,
+    progress_bar,
+    show_money,
+)
 from ringledger.phones import to_e164
 
 accounts = typer.Typer(help="Customer accounts: open, show, bind numbers, move money.", no_args_is_help=True)

@@ -8,8 +8,8 @@ import typer
 
 from adapters.http.auth import new_token
 from ledger.money import format_money
-from ringledger.charging_service import build_charging
 from ringledger.calls_query import select_calls
+from ringledger.charging_service import build_charging
 from ringledger.cli_common import actor, container, emit, fail, instant
 from ringledger.scheduler import expire_job
 

@@ -12,7 +12,16 @@ import typer
 
 from ledger.cardnumbers import check_card_number
 from ledger.money import format_money
-from ringledger.cli_common import actor, container, emit, fail, money, progress_bar, show_money
+from projections.db import equal_filters
+from ringledger.cli_common import (
+    actor,
+    container,
+    emit,
+    fail,
+    money,
+    progress_bar,
+    show_money,
+)
 from ringledger.phones import to_e164
 
 cards = typer.Typer(help="Card library: issue, browse, sell (activate) and cancel cards.", no_args_is_help=True)
@@ -57,11 +66,7 @@ def list_cards(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Browse cards by batch, state and number (never shows PINs)."""
-    where, params = [], []
-    for column, value in (("batch", batch), ("status", status), ("number", number)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
+    where, params = equal_filters((("batch", batch), ("status", status), ("number", number)))
     sql = "SELECT number, kind, batch, serial, face, status, account FROM cards"
     if where:
         sql += " WHERE " + " AND ".join(where)

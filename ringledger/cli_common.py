@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from ledger.errors import LedgerError
 from ledger.money import MoneyFormatError, format_money, parse_money

@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from projections.reports import call_days, card_inventory, daily_revenue, low_balance_accounts
+from projections.reports import (
+    call_days,
+    card_inventory,
+    daily_revenue,
+    low_balance_accounts,
+)
 from ringledger.cli_common import container, emit, fail, money
 from ringledger.reports import (
     CALL_COLUMNS,

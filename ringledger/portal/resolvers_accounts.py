@@ -10,6 +10,7 @@ from ariadne import MutationType, ObjectType, QueryType
 
 from graphql import GraphQLResolveInfo
 from ledger.errors import AccountNotFound, InvalidRequest
+from projections.db import equal_filters
 from ringledger.phones import to_e164
 from ringledger.portal import views
 from ringledger.portal.context import (
@@ -52,11 +53,7 @@ def resolve_accounts(_: Any, info: GraphQLResolveInfo, kind: str | None = None, 
                      first: int = 50, after: str | None = None) -> dict[str, Any]:
     first = page_size(first)
     bar = bar_scope(info, None)
-    where, params = [], []
-    for column, value in (("kind", kind), ("status", status), ("number", bar)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
+    where, params = equal_filters((("kind", kind), ("status", status), ("number", bar)))
     cursor = decode(after, 1)
     if cursor is not None:
         where.append("number > ?")

@@ -9,6 +9,7 @@ from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 from ledger.cardnumbers import check_card_number
 from ledger.errors import BatchNotFound, InvalidRequest
+from projections.db import equal_filters
 from projections.reports import card_inventory
 from ringledger.phones import to_e164
 from ringledger.portal.context import operator, reader
@@ -48,11 +49,7 @@ def resolve_cards(_: Any, info: GraphQLResolveInfo, batch: str | None = None, st
                   first: int = 50, after: str | None = None) -> dict[str, Any]:
     c = reader(info)
     first = page_size(first)
-    where, params = [], []
-    for column, value in (("batch", batch), ("status", status)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
+    where, params = equal_filters((("batch", batch), ("status", status)))
     cursor = decode(after, 2)
     if cursor is not None:
         where.append("(batch > ? OR (batch = ? AND serial > ?))")

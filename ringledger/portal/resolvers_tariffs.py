@@ -21,8 +21,8 @@ from ledger.errors import InvalidRequest, LedgerError
 from ledger.tariff_book import TariffNotFound
 from rating.deck import DeckError, export_deck, parse_deck
 from rating.tariffs import TariffPlan
-from ringledger.charging_service import Charging, RateQuote, build_charging
 from ringledger.calls_query import select_calls
+from ringledger.charging_service import Charging, RateQuote, build_charging
 from ringledger.portal.context import READERS, Context, account_reader, ctx, operator
 from ringledger.portal.errors import Forbidden
 
