@@ -10,13 +10,16 @@ the same transaction as the session's events.
 
 Invariants: a session is either refused (never holds money) or authorized;
 an authorized session is closed exactly once, by `Ended` or `Expired`;
+an open hold expires `ttl` seconds after the last report (authorize, answer,
+interim) and, once answered, never before `ttl` past the end of its granted
+time; each report only ever moves the expiry later;
 `charged` never exceeds the hold; a rerating never edits the charge, it
 appends a `Rerated` event whose `difference` moves money separately.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -151,34 +154,75 @@ class CallSession(Aggregate):
         if self.status == REFUSED:
             raise CallNotOpen(f"call {self.call_id} was refused ({self.answer.get('reason')})")
 
+    def expiry_after_report(self, reported_at: datetime, ttl: int,
+                            answered_at: datetime | None = None) -> datetime:
+        """When the hold expires after a report at `reported_at` (the rule in the module docstring).
+
+        Unanswered: `ttl` after the report. Answered: `ttl` after the later of
+        the report and the end of the granted time (answer + max_seconds).
+        Never earlier than the expiry already recorded.
+        """
+        answered_at = answered_at or self.answered_at
+        last = reported_at
+        if answered_at is not None:
+            last = max(last, answered_at + timedelta(seconds=self.max_seconds))
+        expires = last + timedelta(seconds=ttl)
+        return max(expires, self.expires_at) if self.expires_at is not None else expires
+
     class Answered(Aggregate.Event):
+        class_version = 2
         answered_at: datetime
+        expires_at: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["expires_at"] = None  # recorded before expiry moved with reports
 
         def apply(self, session: CallSession) -> None:
             session.status = ANSWERED
             session.answered_at = self.answered_at
+            if self.expires_at is not None:
+                session.expires_at = self.expires_at
 
-    def answered(self, at: datetime) -> None:
-        """Record the answer instant once; a repeat (or an answer after the end) changes nothing."""
+    def answered(self, at: datetime, *, reported_at: datetime | None = None, ttl: int | None = None) -> None:
+        """Record the answer instant once; a repeat (or an answer after the end) changes nothing.
+
+        With `ttl`, the hold's expiry moves per `expiry_after_report` (report time `reported_at`, default `at`).
+        """
         self._check_authorized()
         if self.status == AUTHORIZED:
-            self.trigger_event(self.Answered, answered_at=at)
+            expires_at = None if ttl is None else self.expiry_after_report(reported_at or at, ttl, at)
+            self.trigger_event(self.Answered, answered_at=at, expires_at=expires_at)
 
     class InterimReported(Aggregate.Event):
+        class_version = 2
         used_seconds: int
         used: int
+        expires_at: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["expires_at"] = None  # recorded before expiry moved with reports
 
         def apply(self, session: CallSession) -> None:
             session.used_seconds = self.used_seconds
             session.used = self.used
+            if self.expires_at is not None:
+                session.expires_at = self.expires_at
 
-    def report_interim(self, used_seconds: int, used: int) -> None:
-        """Record progress; a report older than the last one (a retry) changes nothing."""
+    def report_interim(self, used_seconds: int, used: int, *, reported_at: datetime | None = None,
+                       ttl: int | None = None) -> None:
+        """Record progress; a report older than the last one (a retry) changes nothing.
+
+        With `reported_at` and `ttl`, the hold's expiry moves per `expiry_after_report`.
+        """
         self._check_authorized()
         if used_seconds < 0:
             raise InvalidRequest("used_seconds must not be negative")
         if self.is_open and used_seconds > self.used_seconds:
-            self.trigger_event(self.InterimReported, used_seconds=used_seconds, used=min(used, self.hold))
+            expires_at = None if reported_at is None or ttl is None else self.expiry_after_report(reported_at, ttl)
+            self.trigger_event(self.InterimReported, used_seconds=used_seconds, used=min(used, self.hold),
+                               expires_at=expires_at)
 
     @property
     def seconds_left(self) -> int:
@@ -247,24 +291,43 @@ class CallSession(Aggregate):
         )
 
     class EndedAfterExpiry(Aggregate.Event):
-        """The switch's late hangup report: recorded for review; money was settled at expiry."""
+        """The switch's late hangup report, flagged for review.
 
+        `cost` is the rated cost of the reported `billsec`; `charged` is what was
+        collected on top of the expiry charge (at most the account's available
+        money, so never below zero). Version 1 recorded neither: nothing moved.
+        """
+
+        class_version = 2
         billsec: int
         ended_at: datetime
         cause: str
         actor: str
         answer: dict[str, Any]
+        cost: int | None
+        charged: int
+        flags: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(cost=None, charged=0, flags="late_end")
 
         def apply(self, session: CallSession) -> None:
             session.late_end = self.answer
+            if self.cost is not None:
+                session.charged += self.charged
+                session.billsec = self.billsec
 
     def end_after_expiry(self, billsec: int, ended_at: datetime, cause: str, actor: str,
-                         answer: dict[str, Any]) -> None:
+                         answer: dict[str, Any], *, cost: int | None = None, charged: int = 0,
+                         flags: str = "late_end") -> None:
         if self.status != EXPIRED:
             raise CallNotOpen(f"call {self.call_id} is {self.status}, not expired")
+        if charged < 0 or (cost is not None and cost < 0):
+            raise InvalidRequest("a late end's cost and charge must not be negative")
         if self.late_end is None:
             self.trigger_event(self.EndedAfterExpiry, billsec=billsec, ended_at=ended_at, cause=cause,
-                               actor=actor, answer=answer)
+                               actor=actor, answer=answer, cost=cost, charged=charged, flags=flags)
 
     # --- corrections ---------------------------------------------------------
 

@@ -110,12 +110,17 @@ def _refused(row: dict[str, Any], e: Any) -> dict[str, Any]:
     }
 
 
+def _expiry(row: dict[str, Any], e: Any) -> str | None:
+    """A report moves the hold's expiry when it records one (events before version 2 do not)."""
+    return iso(e.expires_at) if e.expires_at is not None else row["expires_at"]
+
+
 def _answered(row: dict[str, Any], e: Any) -> dict[str, Any]:
-    return {**row, "status": "answered", "answered_at": iso(e.answered_at)}
+    return {**row, "status": "answered", "answered_at": iso(e.answered_at), "expires_at": _expiry(row, e)}
 
 
 def _interim(row: dict[str, Any], e: Any) -> dict[str, Any]:
-    return {**row, "used_seconds": e.used_seconds, "used": e.used}
+    return {**row, "used_seconds": e.used_seconds, "used": e.used, "expires_at": _expiry(row, e)}
 
 
 def _ended(row: dict[str, Any], e: Any) -> dict[str, Any]:
@@ -129,7 +134,13 @@ def _expired(row: dict[str, Any], e: Any) -> dict[str, Any]:
 
 
 def _late_end(row: dict[str, Any], e: Any) -> dict[str, Any]:
-    return {**row, "flags": _flags(row["flags"], "late_end")}
+    flags = row["flags"]
+    for flag in e.flags.split(","):
+        flags = _flags(flags, flag)
+    if e.cost is None:  # version 1: recorded for review, nothing moved
+        return {**row, "flags": flags}
+    return {**row, "flags": flags, "billsec": e.billsec, "ended_at": iso(e.ended_at),
+            "charged": row["charged"] + e.charged, "cost": row["cost"] + e.charged}
 
 
 def _rerated(row: dict[str, Any], e: Any) -> dict[str, Any]:

@@ -57,6 +57,7 @@ from rating.numberplan import Destination, DialPlan, InvalidNumber, classify
 from rating.rate import MAX_CALL_SECONDS, max_seconds_for, price_at, rate_call
 from rating.tariffs import RateRow, TariffPlan
 from rating.tariffs import TariffBook as RatingBook
+from ringledger.clock import clock_for
 from ringledger.config import Settings
 
 SERVICES = ("direct", "callback", "conference", "forward", "phonebar", "missed_call")
@@ -374,7 +375,7 @@ class Charging:
             bar=account.number if account.kind == "phonebar" else None, switch=req.switch,
             plan=plan.name, plan_version=plan.version, rate={**row.to_dict(), "tz": plan.tz},
             hold=hold, max_seconds=max_seconds, authorized_at=now,
-            expires_at=now + timedelta(seconds=max_seconds + self.policy.hold_ttl), actor=actor, answer=answer,
+            expires_at=now + timedelta(seconds=self.policy.hold_ttl), actor=actor, answer=answer,
         ))
         return answer
 
@@ -443,7 +444,7 @@ class Charging:
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             session = self._session(uow, call)
-            session.answered(at)
+            session.answered(at, reported_at=self.clock(), ttl=self.policy.hold_ttl)
             return {"call_id": call, "status": session.status, "max_seconds": session.seconds_left}
 
         return command
@@ -460,7 +461,7 @@ class Charging:
             if session.is_open and used_seconds > session.used_seconds:
                 used = min(self._cost(session, used_seconds, session.answered_at or session.authorized_at),
                            session.hold)
-                session.report_interim(used_seconds, used)
+                session.report_interim(used_seconds, used, reported_at=self.clock(), ttl=self.policy.hold_ttl)
                 if session.hold:
                     self._account(uow, session).report_usage(call, used)
             else:
@@ -488,12 +489,8 @@ class Charging:
                         "low_balance": False, "billsec": 0, "flags": "refused", "service": session.service}
             account = self._account(uow, session)
             if session.status == EXPIRED:
-                answer = {"call_id": call, "charged": session.charged, "cost": session.charged,
-                          "balance": account.balance, "available": account.available,
-                          "low_balance": account.balance < self.policy.low_balance,
-                          "billsec": session.billsec, "flags": "expired", "service": session.service}
-                session.end_after_expiry(billsec, ended_at or self.clock(), cause, actor, answer)
-                return session.late_end or answer
+                return session.late_end or self._end_after_expiry(session, account, billsec,
+                                                                  ended_at or self.clock(), cause, actor)
             end_at = ended_at or self.clock()
             assert session.authorized_at is not None
             rated_at = session.answered_at or (end_at - timedelta(seconds=billsec) if ended_at else None) \
@@ -514,6 +511,31 @@ class Charging:
             return answer
 
         return command
+
+    def _end_after_expiry(self, session: CallSession, account: Account, billsec: int, ended_at: datetime,
+                          cause: str, actor: str) -> dict[str, Any]:
+        """A hangup reported after the hold expired: the usage is recorded, never lost.
+
+        What the call cost beyond the expiry charge is debited as far as the
+        account's available money allows (never below zero, never from other
+        calls' holds); the call is flagged for review, and `uncollected` when
+        the account could not pay all of it.
+        """
+        assert session.rated_at is not None
+        cost = self._cost(session, billsec, session.rated_at)
+        owed = max(0, cost - session.charged)
+        collected = min(owed, max(0, account.available)) if account.status == ACTIVE else 0
+        if collected:
+            account.debit(collected, house.revenue(session.service, session.category), actor,
+                          f"late end of expired call {session.call_id}")
+        flags = "expired,late_end,review" + (",uncollected" if collected < owed else "")
+        answer = {"call_id": session.call_id, "charged": session.charged + collected, "cost": cost,
+                  "balance": account.balance, "available": account.available,
+                  "low_balance": account.balance < self.policy.low_balance,
+                  "billsec": billsec, "flags": flags, "service": session.service}
+        session.end_after_expiry(billsec, ended_at, cause, actor, answer, cost=cost, charged=collected,
+                                 flags=flags)
+        return answer
 
     def _price_retail(self, session: CallSession, plan_name: str, billsec: int, at: datetime) -> None:
         """Price a booth call under the bar's retail tariff; a tariff without a rate for it leaves it unpriced."""
@@ -689,5 +711,6 @@ class NoRateForCall(LedgerError):
     code = "no_rate"
 
 
-def build_charging(settings: Settings, ledger: Ledger, clock: Callable[[], datetime] = utcnow) -> Charging:
-    return Charging(ledger, ChargingPolicy.from_settings(settings), clock)
+def build_charging(settings: Settings, ledger: Ledger, clock: Callable[[], datetime] | None = None) -> Charging:
+    """Charging on the business clock the settings choose (`clock_start`), unless one is given."""
+    return Charging(ledger, ChargingPolicy.from_settings(settings), clock or clock_for(settings.clock_start))

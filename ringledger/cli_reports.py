@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from projections.reports import (
     daily_revenue,
     low_balance_accounts,
 )
+from ringledger.clock import clock_for
 from ringledger.cli_common import container, emit, fail, money
 from ringledger.reports import (
     CALL_COLUMNS,
@@ -57,7 +58,7 @@ def revenue(
 ) -> None:
     """Daily revenue by service and call category, in the operator's time zone."""
     with container() as c:
-        today = datetime.now(ZoneInfo(c.settings.timezone)).date()
+        today = clock_for(c.settings.clock_start)().astimezone(ZoneInfo(c.settings.timezone)).date()
         lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
         c.catch_up()
         rows = daily_revenue(c.views, c.settings.timezone, lo, hi)
@@ -74,7 +75,7 @@ def calls(
     """Call statistics per local day: attempts, answered, ASR, ACD, minutes, cost; with --bar also
     the bar's retail amount and margin (the per-bar daily statement)."""
     with container() as c:
-        today = datetime.now(ZoneInfo(c.settings.timezone)).date()
+        today = clock_for(c.settings.clock_start)().astimezone(ZoneInfo(c.settings.timezone)).date()
         lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
         if hi < lo:
             fail("--to is before --from")

@@ -7,7 +7,10 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ringledger.clock import parse_start
 
 
 class Settings(BaseSettings):
@@ -35,6 +38,15 @@ class Settings(BaseSettings):
     #: Group commit: most hook commands per transaction, and how long to wait for more.
     group_commit_size: int = 256
     group_commit_window_ms: float = 0.0
+    #: Testing aid: business time starts at this ISO instant (with offset) and ticks on ("" = system clock).
+    clock_start: str = ""
+
+    @field_validator("clock_start")
+    @classmethod
+    def _an_instant_or_empty(cls, value: str) -> str:
+        if value:
+            parse_start(value)
+        return value
 
     @property
     def is_postgres(self) -> bool:

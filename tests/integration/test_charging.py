@@ -129,14 +129,15 @@ def test_an_abandoned_hold_expires_at_its_last_usage_and_a_late_end_settles_once
         expired = expire_job(container, charging, utcnow)
         assert [e["call_id"] for e in expired] == ["lost"] and expired[0]["charged"] == 5000
         assert expire_job(container, charging, utcnow) == []  # settles once
+        # The late hangup's 2000 s (34 minutes: 3.40) is recorded and the rest collected.
         late = charging.end("lost", 2000)
-        assert late["flags"] == "expired" and late["charged"] == 5000
+        assert late["flags"] == "expired,late_end,review" and late["charged"] == 34000
         assert charging.end("lost", 2000) == late
     account = container.ledger.account(ACCOUNT)
-    assert account.held == 0 and account.balance == 10_0000 - 5000 - 1000
+    assert account.held == 0 and account.balance == 10_0000 - 34000 - 1000
     container.catch_up()
-    assert container.views.query("SELECT status, charged, flags FROM cdrs WHERE call_id = 'lost'") == [
-        ("expired", 5000, "expired,late_end")]
+    assert container.views.query("SELECT status, billsec, charged, flags FROM cdrs WHERE call_id = 'lost'") == [
+        ("expired", 2000, 34000, "expired,late_end,review")]
     assert trial_balance(container) == 0
 
 
