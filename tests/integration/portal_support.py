@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 from typing import Any
 
 from fastapi.testclient import TestClient
+from freezegun import freeze_time
 
 from rating.demo import DEMO_EFFECTIVE_FROM, demo_plan
 from ringledger.charging_service import CallRequest, Charging
@@ -16,6 +19,23 @@ from ringledger.keys import create_key
 from ringledger.server import create_app
 
 BAR_A, BAR_B = "5550001", "5550002"
+#: The business day the portal tests run on (a Monday), whatever the hour or date of the run.
+TODAY = "2024-05-06"
+
+
+@contextmanager
+def on_business_day(c: Container) -> Iterator[None]:
+    """The whole process's clock starts at 09:00 Beijing on TODAY and ticks on.
+
+    Report days come from event times as well as business times, so both are
+    pinned: a run across midnight in Beijing sees one day.
+    """
+    import pydantic.v1  # noqa: F401  FastAPI imports it lazily; its classes cannot be built on frozen dates
+    from tests.charging_support import allow_frozen_time
+
+    with freeze_time(f"{TODAY} 01:00:00", tick=True):
+        allow_frozen_time(c)
+        yield
 
 
 @dataclass
@@ -48,7 +68,7 @@ def open_portal(c: Container) -> Portal:
 
 
 def peak_today() -> datetime:
-    """10:00 today in Beijing: inside the demo tariff's peak band whatever time the suite runs."""
+    """10:00 today in Beijing: inside the demo tariff's peak band (today is TODAY under `on_business_day`)."""
     beijing = ZoneInfo("Asia/Shanghai")
     return datetime.combine(datetime.now(beijing).date(), time(10, 0), beijing).astimezone(UTC)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from collections.abc import Iterator
 
 import pytest
 
 from ringledger.container import Container
-from tests.integration.portal_support import BAR_A, BAR_B, Portal, make_calls, open_portal
+from tests.integration.portal_support import BAR_A, BAR_B, TODAY, Portal, make_calls, on_business_day, open_portal
 
 RETAIL_DECK = """prefix,category,name,price_per_minute,first_increment,next_increment,connect_fee,minimum_charge,peak_price,offpeak_price,offpeak_start,offpeak_end
 ,mobile,Mobile (walk-in),0.5000,60,60,,,,,,
@@ -18,13 +17,13 @@ SET = 'mutation($n: String!, $p: String) { setRetailPlan(number: $n, plan: $p) {
 
 
 @pytest.fixture
-def portal(container: Container) -> Portal:
-    return open_portal(container)
+def portal(container: Container) -> Iterator[Portal]:
+    with on_business_day(container):
+        yield open_portal(container)
 
 
 def statement(portal: Portal, who: str) -> dict:
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    answer = portal.gql(who, f'{{ barStatement(from: "{today}", to: "{today}") {{ rows {{ answered cost retail margin }} csv }} }}')
+    answer = portal.gql(who, f'{{ barStatement(from: "{TODAY}", to: "{TODAY}") {{ rows {{ answered cost retail margin }} csv }} }}')
     return answer["data"]["barStatement"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from ledger import house
@@ -11,7 +13,9 @@ from tests.integration.portal_support import (
     BAR_A,
     BAR_B,
     Portal,
+    TODAY,
     make_calls,
+    on_business_day,
     open_portal,
 )
 
@@ -19,8 +23,9 @@ ACCOUNT = "query($n: String!) { account(number: $n) { number kind balance held a
 
 
 @pytest.fixture
-def portal(container: Container) -> Portal:
-    return open_portal(container)
+def portal(container: Container) -> Iterator[Portal]:
+    with on_business_day(container):
+        yield open_portal(container)
 
 
 def test_a_request_without_a_valid_key_is_refused_before_any_query_runs(portal: Portal) -> None:
@@ -180,10 +185,7 @@ def test_reports_count_revenue_and_calls_by_the_operators_day(portal: Portal) ->
     make_calls(c, BAR_A, 3)
     c.ledger.debit(BAR_B, 10_000, house.revenue("direct", "local"), "test")
     c.catch_up()
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    today = TODAY
     answer = portal.gql("operator", f'{{ dailyRevenue(from: "{today}", to: "{today}") {{ rows {{ day service '
                                     f'category amount postings }} total csv }} '
                                     f'callStatistics(from: "{today}", to: "{today}") {{ rows {{ attempts answered asr '
