@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 Clock = Callable[[], datetime]
 
@@ -43,12 +42,10 @@ class TickingClock:
         return self.start + timedelta(seconds=time.monotonic() - self._origin)
 
 
-@lru_cache(maxsize=16)
-def _pinned(start: str) -> TickingClock:
-    # One clock per configured start and process: every part of a server reads the same time.
-    return TickingClock(parse_start(start))
-
-
 def clock_for(start: str) -> Clock:
-    """The business clock for a `clock_start` setting ("" = the system clock)."""
-    return _pinned(start) if start else system_clock
+    """The business clock for a `clock_start` setting ("" = the system clock).
+
+    A pinned clock starts when it is built: build it once per process (the
+    server's hooks, scheduler and portal share the one in `Charging.clock`).
+    """
+    return TickingClock(parse_start(start)) if start else system_clock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rating.demo import demo_plan
@@ -47,6 +48,23 @@ def trial_balance(c: Container) -> int:
 
 # 2024-05-06 is a Monday; 10:00 Beijing is peak time in the demo tariff.
 PEAK = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Hour:
+    """A pinned business hour for a server under test, and the demo tariff's prices at it."""
+
+    name: str
+    clock_start: str  # RINGLEDGER_CLOCK_START of the server
+    local: str  # price per minute of a local call
+    hong_kong: str  # price per minute to prefix 852 (30/6)
+
+
+#: Off-peak is 21:00-07:00 Beijing in the demo tariff.
+HOURS = (
+    Hour("offpeak-0200", "2024-05-06T02:00:00+08:00", local="0.0600", hong_kong="0.9000"),
+    Hour("peak-1400", "2024-05-06T14:00:00+08:00", local="0.1000", hong_kong="1.2000"),
+)
 
 
 def allow_frozen_time(c: Container) -> None:

@@ -10,6 +10,9 @@ from ringledger.config import Settings
 
 PG_URL = os.environ.get("RINGLEDGER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_PIN_KEY = "11" * 32
+#: The business clock of every process a test starts, unless its settings pin another:
+#: 10:00 Beijing on a Monday (peak in the demo tariff).
+TEST_CLOCK_START = "2024-05-06T10:00:00+08:00"
 
 
 def _pg_reachable() -> str | None:
@@ -50,10 +53,11 @@ def drop_schema(schema: str) -> None:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """Environment variables that make a subprocess use the same store."""
+    """Environment variables that make a subprocess use the same store and a fixed business clock."""
     return {
         **os.environ,
         "RINGLEDGER_DATABASE_URL": settings.database_url,
         "RINGLEDGER_DATABASE_SCHEMA": settings.database_schema,
         "RINGLEDGER_PIN_KEY": settings.pin_key,
+        "RINGLEDGER_CLOCK_START": settings.clock_start or TEST_CLOCK_START,
     }

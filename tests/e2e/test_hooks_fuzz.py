@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from ringledger.config import Settings
 from ringledger.container import build
 from ringledger.server import create_app
-from tests.support import TEST_PIN_KEY
+from tests.support import TEST_CLOCK_START, TEST_PIN_KEY
 
 TOKEN = "fuzz-token"
 
@@ -19,6 +19,7 @@ def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) ->
     container = build(Settings(
         database_url=f"sqlite:///{tmp_path}/ledger.db",
         pin_key=TEST_PIN_KEY,
+        clock_start=TEST_CLOCK_START,
         switch_tokens="fuzzer=" + hashlib.sha256(TOKEN.encode()).hexdigest(),
     ))
     container.ledger.open_account("subscriber", "fuzz", number="8000000001", plan="demo")

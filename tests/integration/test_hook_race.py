@@ -19,16 +19,22 @@ import uvicorn
 
 from ringledger.container import Container
 from ringledger.server import create_app
-from tests.charging_support import ACCOUNT, LOCAL, PHONE, set_up, trial_balance
+from tests.charging_support import ACCOUNT, HOURS, LOCAL, PHONE, Hour, set_up, trial_balance
 
 TOKEN = "race-token"
 CALLS = 100
 
 
+@pytest.fixture(params=HOURS, ids=lambda h: h.name)
+def hour(request: pytest.FixtureRequest) -> Hour:
+    return request.param
+
+
 @pytest.fixture
-def server(container: Container) -> Iterator[str]:
+def server(container: Container, hour: Hour) -> Iterator[str]:
     container.settings.switch_tokens = "race=" + hashlib.sha256(TOKEN.encode()).hexdigest()
-    container.settings.max_call_seconds = 60  # every hold is one minute: 0.10
+    container.settings.max_call_seconds = 60  # every hold is one minute: 0.10 at peak, 0.06 off-peak
+    container.settings.clock_start = hour.clock_start
     config = uvicorn.Config(create_app(container), host="127.0.0.1", port=0, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -43,8 +49,9 @@ def server(container: Container) -> Iterator[str]:
     thread.join(timeout=20)
 
 
-def test_a_hundred_racing_calls_never_overdraw_one_account(container: Container, server: str) -> None:
-    set_up(container, 2_0000)  # 2.00: twenty holds of 0.10 at most at any instant
+def test_a_hundred_racing_calls_never_overdraw_one_account(container: Container, server: str, hour: Hour) -> None:
+    set_up(container, 2_0000)  # 2.00: twenty holds of 0.10 (peak) or 33 of 0.06 (off-peak) at most at once
+    minute, most = {"0.1000": (1000, 20), "0.0600": (600, 33)}[hour.local]
     barrier = threading.Barrier(CALLS)
     headers = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -64,9 +71,10 @@ def test_a_hundred_racing_calls_never_overdraw_one_account(container: Container,
     authorized = [a for a, _ in results if a["authorized"]]
     refused = [a for a, _ in results if not a["authorized"]]
     assert authorized and all(a["reason"] == "insufficient_funds" for a in refused)
-    assert all(e is not None and e["charged"] == "0.1000" for a, e in results if a["authorized"])
+    assert all(a["rate"]["price_per_minute"] == hour.local for a in authorized)
+    assert all(e is not None and e["charged"] == hour.local for a, e in results if a["authorized"])
     account = container.ledger.account(ACCOUNT)
     assert account.held == 0 and account.balance >= 0
-    assert account.balance == 2_0000 - 1000 * len(authorized)
-    assert len(authorized) <= 20
+    assert account.balance == 2_0000 - minute * len(authorized)
+    assert len(authorized) <= most
     assert trial_balance(container) == 0

@@ -1,4 +1,8 @@
-"""The REST switch hooks over HTTP, on each store: every hook, every refusal, every bad request."""
+"""The REST switch hooks over HTTP, on each store: every hook, every refusal, every bad request.
+
+Every test runs twice more: with the server's clock pinned at 02:00 Beijing
+(off-peak) and at 14:00 (peak), each asserting the prices of its hour.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,21 @@ from fastapi.testclient import TestClient
 
 from ringledger.container import Container
 from ringledger.server import create_app
-from tests.charging_support import ACCOUNT, HONG_KONG, LOCAL, PHONE, set_up
+from tests.charging_support import ACCOUNT, HONG_KONG, HOURS, LOCAL, PHONE, Hour, set_up
 
 TOKEN = "switch-secret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+@pytest.fixture(params=HOURS, ids=lambda h: h.name)
+def hour(request: pytest.FixtureRequest) -> Hour:
+    return request.param
+
+
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
+def client(container: Container, hour: Hour) -> Iterator[TestClient]:
     container.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
+    container.settings.clock_start = hour.clock_start
     with TestClient(create_app(container)) as c:
         yield c
 
@@ -31,9 +41,11 @@ def authorize(client: TestClient, call_id: str, callee: str = LOCAL, **extra: An
     return response.json()
 
 
-def test_a_call_is_authorized_answered_reported_and_charged(container: Container, client: TestClient) -> None:
+def test_a_call_is_authorized_answered_reported_and_charged(container: Container, client: TestClient,
+                                                            hour: Hour) -> None:
     set_up(container, 10_0000)
     answer = authorize(client, "call-1", HONG_KONG)
+    assert answer["rate"]["price_per_minute"] == hour.hong_kong
     assert answer["authorized"] is True and answer["reason"] is None
     assert answer["account"] == ACCOUNT and answer["balance"] == "10.0000"
     assert answer["destination"] == {"e164": HONG_KONG, "category": "hmt", "prefix": "852", "name": "Hong Kong"}
@@ -46,6 +58,8 @@ def test_a_call_is_authorized_answered_reported_and_charged(container: Container
     ended = client.post("/v1/calls/call-1/end", json={"billsec": 45, "cause": "normal_clearing"}, headers=AUTH)
     assert ended.status_code == 200
     assert ended.json()["charged"] == ended.json()["cost"]
+    # 45 s at 30/6 bill 48 s: 0.80 of a minute.
+    assert ended.json()["charged"] == {"0.9000": "0.7200", "1.2000": "0.9600"}[hour.hong_kong]
     balance = client.get(f"/v1/accounts/by-number/{ACCOUNT}/balance", headers=AUTH).json()
     assert balance["balance"] == ended.json()["balance"] and balance["account"] == ACCOUNT
     by_phone = client.get(f"/v1/accounts/by-number/{PHONE}/balance", headers=AUTH).json()
@@ -53,21 +67,25 @@ def test_a_call_is_authorized_answered_reported_and_charged(container: Container
 
 
 def test_an_interim_past_max_seconds_tells_the_switch_to_cut_the_call(container: Container,
-                                                                     client: TestClient) -> None:
-    set_up(container, 2000)  # 0.20: two minutes of a local call
+                                                                     client: TestClient, hour: Hour) -> None:
+    set_up(container, 2000)  # 0.20: two minutes of a local call at peak, three off-peak
+    seconds, hold = {"0.1000": (120, "0.2000"), "0.0600": (180, "0.1800")}[hour.local]
     answer = authorize(client, "short")
-    assert answer["max_seconds"] == 120 and answer["hold"] == "0.2000"
-    cut = client.post("/v1/calls/short/interim", json={"used_seconds": 120}, headers=AUTH).json()
-    assert cut == {"call_id": "short", "continue": False, "max_seconds": 0, "used": "0.2000"}
+    assert answer["rate"]["price_per_minute"] == hour.local
+    assert answer["max_seconds"] == seconds and answer["hold"] == hold
+    cut = client.post("/v1/calls/short/interim", json={"used_seconds": seconds}, headers=AUTH).json()
+    assert cut == {"call_id": "short", "continue": False, "max_seconds": 0, "used": hold}
 
 
-def test_a_retried_authorize_returns_the_first_answer(container: Container, client: TestClient) -> None:
+def test_a_retried_authorize_returns_the_first_answer(container: Container, client: TestClient,
+                                                      hour: Hour) -> None:
     set_up(container, 10_0000)
     first = authorize(client, "dup")
     assert authorize(client, "dup") == first
     other = authorize(client, "dup", HONG_KONG)
     assert other["authorized"] is False and other["reason"] == "duplicate_call"
-    assert container.ledger.account(ACCOUNT).held == 10_0000
+    # 10.00 holds 100 whole minutes at 0.10, or 166 at 0.06 (9.96): held once.
+    assert container.ledger.account(ACCOUNT).held == {"0.1000": 10_0000, "0.0600": 9_9600}[hour.local]
 
 
 @pytest.mark.parametrize("reason", ["insufficient_funds", "unknown_account", "no_rate", "blacklisted",
