@@ -11,16 +11,18 @@ from ringledger.group_commit import GroupCommitter
 
 
 class FakeLedger:
-    """Records each group; `gate` holds the first group so that others queue behind it."""
+    """Records each group; `gate` holds the first group (`saving` says it is held) so others queue behind it."""
 
     def __init__(self) -> None:
         self.groups: list[int] = []
         self.committed: list[Any] = []
+        self.saving = threading.Event()
         self.gate = threading.Event()
 
     def execute_many(self, commands: list[tuple[Any, Any]]) -> list[Any]:
         if not self.groups:
-            self.gate.wait(5)
+            self.saving.set()
+            assert self.gate.wait(10), "the test never opened the gate"
         self.groups.append(len(commands))
         results = [command(None) for command, _ in commands]  # a raise fails the whole group
         self.committed.extend(results)
@@ -33,15 +35,34 @@ class FakeLedger:
         return result
 
 
+class CountingCommitter(GroupCommitter):
+    """Signals `queued` once `expected` commands have been put on its queue."""
+
+    def __init__(self, ledger: Any, expected: int, **kwargs: Any) -> None:
+        super().__init__(ledger, **kwargs)
+        self.expected, self.count, self.queued = expected, 0, threading.Event()
+
+    def _put(self, waiter: Any) -> None:
+        super()._put(waiter)
+        self.count += 1
+        if self.count == self.expected:
+            self.queued.set()
+
+
+async def reached(event: threading.Event) -> None:
+    """Wait for `event` without blocking the loop that has to make it happen."""
+    assert await asyncio.to_thread(event.wait, 10)
+
+
 def test_requests_that_arrive_while_a_group_is_saving_share_the_next_transaction() -> None:
     ledger = FakeLedger()
-    committer = GroupCommitter(ledger, max_size=256)  # type: ignore[arg-type]
+    committer = CountingCommitter(ledger, 101, max_size=256)
 
     async def main() -> list[Any]:
         first = asyncio.ensure_future(committer.submit(lambda uow: {"n": 0}))
-        await asyncio.sleep(0.05)  # the worker is now holding group 1
+        await reached(ledger.saving)  # the worker is now holding group 1
         rest = [asyncio.ensure_future(committer.submit(lambda uow, i=i: {"n": i})) for i in range(1, 101)]
-        await asyncio.sleep(0.05)
+        await reached(committer.queued)  # all 100 wait behind it
         ledger.gate.set()
         return await asyncio.gather(first, *rest)
 
@@ -53,13 +74,13 @@ def test_requests_that_arrive_while_a_group_is_saving_share_the_next_transaction
 
 def test_a_group_is_never_larger_than_its_limit() -> None:
     ledger = FakeLedger()
-    committer = GroupCommitter(ledger, max_size=8)  # type: ignore[arg-type]
+    committer = CountingCommitter(ledger, 21, max_size=8)
 
     async def main() -> None:
         first = asyncio.ensure_future(committer.submit(lambda uow: {}))
-        await asyncio.sleep(0.05)
+        await reached(ledger.saving)
         rest = [asyncio.ensure_future(committer.submit(lambda uow: {})) for _ in range(20)]
-        await asyncio.sleep(0.05)
+        await reached(committer.queued)
         ledger.gate.set()
         await asyncio.gather(first, *rest)
 
