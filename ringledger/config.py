@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     cache_size: int = 100_000
     #: Switch bearer tokens as `name=sha256hex,…` (hashes only; `ringledger switches token NAME` makes one).
     switch_tokens: str = ""
-    #: Seconds after a call's max_seconds before a hold the switch never closed expires.
+    #: Seconds without a report before an open hold expires (answered: after its granted time at the earliest).
     hold_ttl_seconds: int = 600
     #: Balance under which the switch is told to play the low-balance warning.
     low_balance: str = "2.00"

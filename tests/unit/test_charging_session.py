@@ -19,7 +19,7 @@ def authorized(hold: int = 24_000, max_seconds: int = 1440) -> CallSession:
         callee_e164="+861062345678", category="local", destination_prefix=None, destination_name="Local",
         service="direct", booth=None, bar=None, switch="sw1", plan="demo", plan_version=1,
         rate={"name": "Local", "price_per_minute": 1000}, hold=hold, max_seconds=max_seconds,
-        authorized_at=AT, expires_at=AT + timedelta(seconds=max_seconds + 600), actor="switch:sw1",
+        authorized_at=AT, expires_at=AT + timedelta(seconds=600), actor="switch:sw1",
         answer={"authorized": True},
     )
     return CallSession.authorize(**fields)
@@ -72,3 +72,15 @@ def test_a_refused_call_cannot_be_answered() -> None:
     )
     with pytest.raises(CallNotOpen):
         session.answered(AT)
+
+
+def test_a_hold_expires_ttl_after_its_last_report_and_never_earlier() -> None:
+    session = authorized(max_seconds=1440)
+    session.report_interim(1, 0, reported_at=AT + timedelta(seconds=100), ttl=600)  # still ringing
+    assert session.expires_at == AT + timedelta(seconds=700)
+    session.answered(AT + timedelta(seconds=120), reported_at=AT + timedelta(seconds=121), ttl=600)
+    assert session.expires_at == AT + timedelta(seconds=120 + 1440 + 600)  # the granted time, then TTL
+    session.report_interim(60, 1_000, reported_at=AT + timedelta(seconds=180), ttl=600)
+    assert session.expires_at == AT + timedelta(seconds=120 + 1440 + 600)  # an early report moves nothing
+    session.report_interim(1430, 24_000, reported_at=AT + timedelta(seconds=3000), ttl=600)
+    assert session.expires_at == AT + timedelta(seconds=3600)  # a late report: TTL after it
