@@ -8,7 +8,7 @@ URL=${RINGLEDGER_URL:-http://127.0.0.1:8080}
 # Note the head of the digest chain (position and digest)
 ringledger audit digest --json | tee digest.json
 # Every account's balance and holds now, computed from the events alone
-ringledger audit replay --as-of "$(date -Iseconds)" --format csv --out balances.csv
+ringledger audit replay --as-of "$(date +%Y-%m-%dT%H:%M:%S%z)" --format csv --out balances.csv
 # Rebuild every view aside and compare, walk the trial balance, check the chain and the noted digest
 ringledger audit verify --digest "$(python -c 'import json; print(json.load(open("digest.json"))["digest"])')" \
     --position "$(python -c 'import json; print(json.load(open("digest.json"))["position"])')"
