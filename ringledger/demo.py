@@ -27,15 +27,19 @@ def load_demo(container: Container) -> None:
 
 
 def load_demo_bar(container: Container) -> None:
-    """Open phone bar 5550001 (deposit 200.00, tariff "demo") once; its booths call with `"account": "5550001"`."""
+    """Phone bar 5550001 on tariff "demo" with a deposit of 200.00, once; its booths call with
+    `"account": "5550001"`. The deposit carries an operation id, so a start cut short between
+    opening and paying in completes it next time and a later start pays nothing more."""
     ledger = container.ledger
     try:
         ledger.open_account("phonebar", "demo", number=DEMO_BAR, plan="demo")
+        opened = True
     except AccountExists:
-        return
-    ledger.deposit(DEMO_BAR, 200_0000, "demo", memo="demo bar deposit")
+        opened = False
+    ledger.deposit(DEMO_BAR, 200_0000, "demo", memo="demo bar deposit", op_id="demo-bar-deposit")
     container.catch_up()
-    err_console.print(f"demo phone bar {DEMO_BAR}, deposit 200.0000")
+    if opened:
+        err_console.print(f"demo phone bar {DEMO_BAR}, deposit 200.0000")
 
 
 def load_demo_tariff(container: Container) -> None:
