@@ -198,7 +198,10 @@ class Charging:
             self._books[name] = (now, loaded)
         return loaded
 
-    def plan(self, name: str, version: int | None = None, at: datetime | None = None) -> TariffPlan:
+    def plan(self, name: str, version: int | None = None, at: datetime | None = None,
+             *, upcoming: bool = False) -> TariffPlan:
+        """Version `version`, else the one in force at `at` (default now); with `upcoming`, a tariff
+        not yet in force at `at` gives the version that starts first."""
         book = self.tariff(name)
         if book is None:
             raise TariffNotFound(f"no tariff {name}")
@@ -208,6 +211,8 @@ class Charging:
                     return plan
             raise TariffNotFound(f"tariff {name} has no version {version}")
         found = book.at(at or self.clock())
+        if found is None and upcoming:
+            found = book.versions[0]
         if found is None:
             raise TariffNotFound(f"tariff {name} has no version in force at {(at or self.clock()).isoformat()}")
         return found
@@ -640,7 +645,7 @@ class Charging:
 
     def rerate(self, calls: Iterable[str], plan_name: str, version: int | None, actor: str) -> dict[str, Any]:
         """Re-price finished calls; each difference is a new credit or debit, never an edit."""
-        self.plan(plan_name, version)  # an unknown plan or version fails before anything runs
+        self.plan(plan_name, version, upcoming=True)  # an unknown plan or version fails before anything runs
         rerated, unchanged, difference = 0, 0, 0
         skipped: list[dict[str, str]] = []
         calls = list(calls)

@@ -6,12 +6,10 @@ from typing import Annotated
 
 import typer
 
-from adapters.http.auth import new_token
 from ledger.money import format_money
 from ringledger.calls_query import select_calls
 from ringledger.charging_service import build_charging
 from ringledger.cli_common import actor, container, emit, fail, instant
-from ringledger.scheduler import expire_job
 
 calls = typer.Typer(help="Calls: CDRs, rerating, blacklist, expiry of abandoned holds.", no_args_is_help=True)
 
@@ -64,6 +62,8 @@ def rerate(
 @calls.command("expire")
 def expire(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Settle now every hold past its expiry (what the server's scheduler does every 30 s)."""
+    from ringledger.scheduler import expire_job  # APScheduler: loaded only for this command
+
     with container() as c:
         charging = build_charging(c.settings, c.ledger)
         expired = expire_job(c, charging, charging.clock)
@@ -102,6 +102,8 @@ def blacklist(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @calls.command("switch-token")
 def switch_token(name: str) -> None:
     """Make a bearer token for a switch: the token is shown once; configure only its hash."""
+    from adapters.http.auth import new_token  # FastAPI: loaded only for this command
+
     if not name.replace("-", "").replace("_", "").isalnum():
         fail("a switch name is letters, digits, '-' or '_'")
     token, digest = new_token()

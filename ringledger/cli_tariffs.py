@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -43,17 +44,33 @@ def import_deck(
 @tariffs.command("export")
 def export(
     plan: Annotated[str, typer.Option(help="Tariff name.")],
-    version: Annotated[int | None, typer.Option(help="Version (default: the one in force now).")] = None,
-    output: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+    version: Annotated[int | None, typer.Option(help="Version (default: the one in force at --as-of).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Instant (ISO 8601; default now). A tariff "
+                                              "not yet in force exports the version that starts first.")] = None,
+    output: Annotated[Path | None, typer.Option("--out", "--output",
+                                                help="Write this file (replaced whole, only on success).")] = None,
 ) -> None:
     """Write a tariff version as a CSV rate deck (the same format `import` reads)."""
     with container() as c:
-        found = build_charging(c.settings, c.ledger).plan(plan, version)
+        charging = build_charging(c.settings, c.ledger)
+        at = instant(as_of, c.settings.timezone) if as_of else charging.clock()
+        found = charging.plan(plan, version, at=at, upcoming=True)
         text = export_deck(found.rows)
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_whole(output, text)
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Replace `path` by `text` in one rename: a failure leaves the old file as it was."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        fail(f"cannot write {path}: {err.strerror}")
 
 
 @tariffs.command("list")

@@ -1,0 +1,226 @@
+"""The README's tours, run as written against a fresh `make run` server.
+
+Each tour is a script in `docs/tours/`; the part after its `# --- README block ---`
+line must equal, byte for byte, the ```sh block that README.md marks with
+`<!-- tour: docs/tours/NAME.sh -->`. The scripts then run in README order, in a
+fresh directory, against one `ringledger serve --demo` started there with the
+defaults a README reader has (its own `var/` store and PIN key file, the switch
+token it prints). The server's business clock is pinned to 14:00 Beijing today
+(`RINGLEDGER_CLOCK_START`) so that calls are priced at the peak price.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from ledger.money import format_money
+from rating.deck import parse_deck
+
+REPO = Path(__file__).resolve().parents[2]
+TOURS = REPO / "docs" / "tours"
+MARK = "# --- README block ---\n"
+TOUR_ORDER = ("cli", "hooks", "tariffs", "portal", "auditor")
+
+
+# --- the README and the scripts say the same thing ------------------------------------------
+
+
+def readme_sh_blocks() -> list[tuple[str | None, str]]:
+    """Every ```sh block of README.md with the tour script its marker names (None: no marker)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    pattern = re.compile(r"(?:<!-- tour: (?P<tour>\S+) -->\n)?```sh\n(?P<body>.*?)```\n", re.S)
+    return [(m["tour"], m["body"]) for m in pattern.finditer(text)]
+
+
+def script_body(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    assert MARK in text, f"{path.name} has no '{MARK.strip()}' line"
+    return text.split(MARK, 1)[1]
+
+
+def test_every_readme_tour_is_a_script_and_every_script_is_in_the_readme() -> None:
+    blocks = readme_sh_blocks()
+    marked = [tour for tour, _ in blocks if tour]
+    # A shell block that is not a tour may only name the two make targets.
+    for tour, body in blocks:
+        if tour is None:
+            assert all(line.startswith("make ") for line in body.splitlines() if line.strip()), (
+                f"this README shell block is not a tour script; mark it with <!-- tour: docs/tours/….sh -->:\n{body}")
+    scripts = sorted(f"docs/tours/{p.name}" for p in TOURS.glob("*.sh"))
+    assert sorted(marked) == scripts, "each script in docs/tours/ is shown once in README.md, and only those"
+    assert [Path(t).stem for t in marked] == list(TOUR_ORDER), "the tests run the tours in README order"
+    for tour, body in blocks:
+        if tour:
+            assert body == script_body(REPO / tour), f"README.md's block for {tour} differs from the script"
+
+
+# --- a fresh `make run` ---------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    workdir: Path
+    url: str
+    env: dict[str, str]
+
+    def tour(self, name: str) -> str:
+        """Run docs/tours/NAME.sh as a README reader would; its standard output."""
+        done = subprocess.run(["bash", str(TOURS / f"{name}.sh")], cwd=self.workdir, env=self.env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"tour {name} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def get(self, path: str) -> Any:
+        return httpx.get(self.url + path, headers={"Authorization": f"Bearer {self.env['TOKEN']}"}).json()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return httpx.post(self.url + path, json=body, headers={"Authorization": f"Bearer {self.env['TOKEN']}"}).json()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_hour_today() -> str:
+    """14:00 Beijing today: peak time, on the date a tour's `date` command prints."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return f"{today.isoformat()}T14:00:00+08:00"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("tours")
+    (workdir / "docs" / "tours").mkdir(parents=True)
+    shutil.copy(TOURS / "retail-deck.csv", workdir / "docs" / "tours" / "retail-deck.csv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RINGLEDGER_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["RINGLEDGER_CLOCK_START"] = peak_hour_today()
+    port = free_port()
+    log = (workdir / "server.log").open("w")
+    process = subprocess.Popen([str(Path(sys.executable).parent / "ringledger"), "serve", "--demo", "--port", str(port)],
+                               cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (workdir / "server.log").read_text()
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start in 60 s"
+            time.sleep(0.1)
+        printed = (workdir / "server.log").read_text()
+        token = re.search(r"switch token for this run.*:\n\s+(\S+)", printed)
+        assert token, f"make run printed no switch token:\n{printed}"
+        yield Server(workdir, url, {**env, "TOKEN": token[1], "RINGLEDGER_URL": url})
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def documents(output: str) -> list[Any]:
+    """The JSON documents a tour printed, in order (tables and other text skipped)."""
+    decoder, found, i = json.JSONDecoder(), [], 0
+    while i < len(output):
+        if output[i] in "{[":
+            try:
+                doc, i = decoder.raw_decode(output, i)
+                found.append(doc)
+                continue
+            except json.JSONDecodeError:
+                pass
+        i += 1
+    return found
+
+
+def first(docs: list[Any], key: str) -> dict[str, Any]:
+    return next(d for d in docs if isinstance(d, dict) and key in d)
+
+
+# --- the tours, in README order -------------------------------------------------------------
+
+
+def test_the_cli_tour_credits_its_own_account_and_leaves_the_demo_account_alone(server: Server) -> None:
+    out = server.tour("cli")
+    assert first(documents(out), "total")["total"] == "0.0000"  # the trial balance closes the tour
+    # The voucher went to the tour's own number, not to the demo account's.
+    assert server.get("/v1/accounts/by-number/13800138001/balance")["balance"] == "57.5000"
+    assert server.get("/v1/accounts/by-number/13800138000/balance")["balance"] == "100.0000"
+    # The tour's account has a tariff, so its calls go ahead.
+    answer = server.post("/v1/calls/authorize", {"call_id": "cli-tour-check", "caller": "+8613800138001",
+                                                 "callee": "01062345678", "service": "direct"})
+    assert answer["authorized"] is True and answer["account"] == "8613001", answer
+    server.post("/v1/calls/cli-tour-check/end", {"billsec": 0})
+
+
+def test_the_hook_tour_prints_what_the_readme_shows(server: Server) -> None:
+    authorized, ended, balance = documents(server.tour("hooks"))
+    assert authorized["authorized"] is True
+    assert (authorized["max_seconds"], authorized["balance"], authorized["available"], authorized["hold"]) == (
+        14400, "100.0000", "76.0000", "24.0000")
+    assert (authorized["rate"]["band"], authorized["rate"]["price_per_minute"]) == ("peak", "0.1000")
+    assert (ended["charged"], ended["balance"]) == ("0.3000", "99.7000")
+    assert (balance["account"], balance["balance"]) == ("8000000001", "99.7000")
+
+
+def test_the_tariff_tour_imports_the_sample_deck_exports_it_and_rerates(server: Server) -> None:
+    docs = documents(server.tour("tariffs"))
+    assert first(docs, "rows")["name"] == "retail"
+    # The export is the deck that was imported.
+    shipped = parse_deck((TOURS / "retail-deck.csv").read_text(encoding="utf-8"))
+    assert parse_deck((server.workdir / "retail-export.csv").read_text(encoding="utf-8")) == shipped
+    assert first(docs, "charged")["charged"] == "0.3000"  # 125 s at demo's peak 0.10/min
+    rerate = first(docs, "rerated")
+    # Every 125 s peak call of the demo account costs 0.45 at retail (0.15/min) instead of 0.30.
+    assert rerate["skipped"] == [] and rerate["rerated"] == rerate["selected"] >= 1
+    assert rerate["difference"] == format_money(1500 * rerate["rerated"])
+    assert first(docs, "blocked")["number"] == "+8613900000000"
+
+
+def test_the_bar_owners_tour_sees_the_booth_call_and_only_its_own_bar(server: Server) -> None:
+    authorized, answered, ended, account, cdrs, statement, refused = documents(server.tour("portal"))
+    assert authorized["authorized"] is True and authorized["account"] == "5550001"
+    assert ended["charged"] == "0.4000"  # 200 s: 4 whole minutes at 0.10
+    assert account["data"]["account"]["balance"] == "199.6000"
+    assert [e["node"]["callId"] for e in cdrs["data"]["cdrs"]["edges"]] == ["booth3-1"]
+    (row,) = statement["data"]["barStatement"]["rows"]
+    assert (row["attempts"], row["answered"], row["cost"]) == (1, 1, "0.4000")
+    assert refused["errors"][0]["extensions"]["code"] == "forbidden"
+
+
+def test_the_auditors_tour_verifies_the_noted_digest_and_cannot_change_anything(server: Server) -> None:
+    noted, verified, read, refused = documents(server.tour("auditor"))
+    assert verified["ok"] is True and verified["problems"] == []
+    assert read["data"]["auditDigest"]["position"] >= noted["position"]
+    assert refused["errors"][0]["extensions"]["code"] == "forbidden"
+    balances = (server.workdir / "balances.csv").read_text().splitlines()
+    assert balances[0].startswith("number,") and any(line.startswith("8000000001,") for line in balances)
+    trial = subprocess.run(["ringledger", "ledger", "trial-balance", "--json"], cwd=server.workdir, env=server.env,
+                           capture_output=True, text=True, timeout=60)
+    assert trial.returncode == 0 and json.loads(trial.stdout)["total"] == "0.0000", trial.stdout + trial.stderr
