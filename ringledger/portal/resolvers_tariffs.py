@@ -153,7 +153,7 @@ def resolve_rate_lookup(_: Any, info: GraphQLResolveInfo, dialled: str, plan: st
     number = account if account is not None else c.principal.bar
     name = plan or (c.container.ledger.account(number).plan if number else None) or engine.policy.default_plan
     if not name:
-        raise InvalidRequest("name a plan, or an account that has one")
+        raise InvalidRequest("name a plan, or an account that has one (no default plan is set: RINGLEDGER_DEFAULT_PLAN)")
     allowed = visible_plans(c)
     if allowed is not None and name not in allowed:
         raise Forbidden("this key may price calls only with its own bar's plans")
