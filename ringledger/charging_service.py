@@ -556,6 +556,11 @@ class Charging:
         return {"account": account.number, "balance": account.balance, "available": account.available,
                 "low_balance": account.balance < self.policy.low_balance, "status": account.status}
 
+    def check_pin(self, number: str, pin: str, actor: str) -> dict[str, Any]:
+        """An IVR's PIN check, by account number or a bound phone number; wrong tries count to the lockout."""
+        account = self.balance(number)["account"]
+        return {**self.ledger.check_pin(account, pin, actor), "account": account}
+
     # --- expiry -------------------------------------------------------------
 
     def expire_command(self, call: str, now: datetime) -> Command:

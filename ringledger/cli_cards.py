@@ -61,7 +61,7 @@ def issue(
 @cards.command("list")
 def list_cards(
     batch: Annotated[str | None, typer.Option()] = None,
-    status: Annotated[str | None, typer.Option(help="issued, sold, redeemed or cancelled")] = None,
+    status: Annotated[str | None, typer.Option(help="issued, sold, locked, redeemed or cancelled")] = None,
     number: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -137,6 +137,16 @@ def cancel(
     """Cancel a card; its remaining value moves to the cancelled-cards house account."""
     with container() as c:
         emit(c.ledger.cancel_card(check_card_number(number), actor(), reason), False)
+
+
+@cards.command("unlock")
+def unlock(
+    number: str,
+    reason: Annotated[str, typer.Option(help="Why (recorded in the event).")],
+) -> None:
+    """Unlock a voucher or callback card locked after five wrong PINs; it returns to issued or sold."""
+    with container() as c:
+        emit(c.ledger.unlock_card(check_card_number(number), actor(), reason), False)
 
 
 @vouchers.command("redeem")

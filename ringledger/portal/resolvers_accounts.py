@@ -196,6 +196,14 @@ def resolve_change_pin(_: Any, info: GraphQLResolveInfo, number: str, new_pin: s
     return True
 
 
+@mutation.field("checkPin")
+def resolve_check_pin(_: Any, info: GraphQLResolveInfo, number: str, pin: str) -> dict[str, Any]:
+    c = operator(info)
+    result = c.container.ledger.check_pin(number, pin, c.actor)
+    c.container.catch_up()
+    return result
+
+
 def _positive(amount: int) -> int:
     if amount <= 0:
         raise InvalidRequest("the amount must be greater than zero")

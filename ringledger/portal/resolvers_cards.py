@@ -112,6 +112,16 @@ def resolve_cancel(_: Any, info: GraphQLResolveInfo, number: str, reason: str) -
     return card
 
 
+@mutation.field("unlockCard")
+def resolve_unlock(_: Any, info: GraphQLResolveInfo, number: str, reason: str) -> dict[str, Any]:
+    c = operator(info)
+    c.container.ledger.unlock_card(check_card_number(number), c.actor, reason)
+    c.container.catch_up()
+    card = resolve_card(None, info, number)
+    assert card is not None
+    return card
+
+
 @mutation.field("redeemVoucher")
 def resolve_redeem(_: Any, info: GraphQLResolveInfo, number: str, pin: str, phone: str,
                    op_id: str | None = None) -> dict[str, Any]:
