@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+PORT ?= 8080
+
 .PHONY: run test bench install clean
 
 $(BIN)/python:
@@ -17,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ringledger serve --demo
+	$(BIN)/ringledger serve --demo --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

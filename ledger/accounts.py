@@ -436,6 +436,8 @@ class Account(Aggregate):
 
     def change_pin(self, pvv: str, actor: str) -> None:
         self._check_not_closed()
+        if self.pin_locked:
+            self.unlock_pin(actor, "PIN reset")
         self.trigger_event(self.PinChanged, pvv=pvv, actor=actor)
 
     class PinFailed(Aggregate.Event):
@@ -450,9 +452,30 @@ class Account(Aggregate):
         def apply(self, account: Account) -> None:
             account.pin_failures = 0
 
+    class PinLockedOut(Aggregate.Event):
+        """The last allowed wrong PIN: locked until an operator unlocks it or resets the PIN."""
+
+        actor: str
+
+    class PinUnlocked(Aggregate.Event):
+        """The wrong-PIN lockout was lifted; `card_status` is a callback card's state in the card library."""
+
+        actor: str
+        reason: str
+        card_status: str
+
+        def apply(self, account: Account) -> None:
+            account.pin_failures = 0
+
     @property
     def pin_locked(self) -> bool:
         return self.pin_failures >= MAX_PIN_TRIES
+
+    def unlock_pin(self, actor: str, reason: str) -> None:
+        if not self.pin_locked:
+            raise InvalidRequest(f"account {self.number} is not locked")
+        card_status = "issued" if self.status == ISSUED else "cancelled" if self.status == CLOSED else "sold"
+        self.trigger_event(self.PinUnlocked, actor=actor, reason=reason, card_status=card_status)
 
     def verify_pin(self, ok: bool, actor: str) -> None:
         """Record a PIN try. Raises WrongPin or PinLocked (both saved: tries are counted)."""
@@ -461,6 +484,7 @@ class Account(Aggregate):
         if not ok:
             self.trigger_event(self.PinFailed, actor=actor)
             if self.pin_locked:
+                self.trigger_event(self.PinLockedOut, actor=actor)
                 raise PinLocked(f"wrong PIN; account {self.number} is now locked")
             raise WrongPin(f"wrong PIN ({MAX_PIN_TRIES - self.pin_failures} tries left)")
         if self.pin_failures:

@@ -37,11 +37,13 @@ from ledger.errors import (
     InvalidRequest,
     LedgerError,
     NumberNotBound,
+    PinLocked,
+    WrongPin,
 )
 from ledger.ids import account_id, batch_id, operation_id, phone_id, voucher_id
 from ledger.operations import Operation
 from ledger.phones import PhoneBinding
-from ledger.pins import PinHasher, check_pin_format
+from ledger.pins import MAX_PIN_TRIES, PinHasher, check_pin_format
 from ledger.unit_of_work import UnitOfWork, evict
 from ledger.vouchers import Voucher
 
@@ -356,6 +358,22 @@ class Ledger(Application[UUID]):
 
         return self.execute(command)
 
+    def check_pin(self, number: str, pin: str, actor: str) -> dict[str, Any]:
+        """Check an account's (or callback card's) PIN for an IVR, the portal or the CLI.
+
+        A wrong PIN is an answer, not an error: `verified` false, `reason`
+        `wrong_pin` or `pin_locked`, and `tries_left`. Every wrong try is
+        recorded and counts toward the lockout; a malformed PIN is refused
+        (InvalidPin) and counts nothing.
+        """
+        check_pin_format(pin)
+        try:
+            self.verify_pin(number, pin, actor)
+        except (WrongPin, PinLocked) as err:
+            left = max(0, MAX_PIN_TRIES - self.account(number).pin_failures)
+            return {"number": number, "verified": False, "reason": err.code, "tries_left": left}
+        return {"number": number, "verified": True, "reason": None, "tries_left": MAX_PIN_TRIES}
+
     # --- holds (real-time charging) ------------------------------------------
 
     def reserve(self, number: str, hold: str, amount: int, actor: str) -> dict[str, Any]:
@@ -494,6 +512,20 @@ class Ledger(Application[UUID]):
                 raise CardNotFound(f"{number} is an account, not a card")
             account.cancel(house.CANCELLED_CARDS, actor, reason)
             return {"number": number, "kind": "callback", "status": account.status}
+
+        return self.execute(command)
+
+    def unlock_card(self, number: str, actor: str, reason: str) -> dict[str, Any]:
+        """Lift a wrong-PIN lockout of a voucher or a callback card (an operator's decision, recorded)."""
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            voucher = uow.find(voucher_id(number), Voucher)
+            if voucher is not None:
+                voucher.unlock(actor, reason)
+                return {"number": number, "kind": "voucher", "status": voucher.status, "locked": False}
+            account = self._account(uow, number)
+            account.unlock_pin(actor, reason)
+            return {"number": number, "kind": account.kind, "status": account.status, "locked": False}
 
         return self.execute(command)
 

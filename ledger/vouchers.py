@@ -15,6 +15,7 @@ from ledger.errors import (
     CardAlreadySold,
     CardCancelled,
     CardNotActive,
+    InvalidRequest,
     PinLocked,
     VoucherAlreadyRedeemed,
     WrongPin,
@@ -107,14 +108,39 @@ class Voucher(Aggregate):
         def apply(self, voucher: Voucher) -> None:
             voucher.pin_failures += 1
 
+    class PinLockedOut(Aggregate.Event):
+        """The last allowed wrong PIN: the voucher is locked until an operator unlocks it."""
+
+        actor: str
+
+    class PinUnlocked(Aggregate.Event):
+        """An operator unlocked the voucher; `card_status` is the state it is back in (issued or sold)."""
+
+        actor: str
+        reason: str
+        card_status: str
+
+        def apply(self, voucher: Voucher) -> None:
+            voucher.pin_failures = 0
+
+    @property
+    def pin_locked(self) -> bool:
+        return self.pin_failures >= MAX_PIN_TRIES
+
     def verify_pin(self, ok: bool, actor: str) -> None:
-        if self.pin_failures >= MAX_PIN_TRIES:
+        if self.pin_locked:
             raise PinLocked(f"voucher {self.number} is locked after {MAX_PIN_TRIES} wrong PINs")
         if not ok:
             self.trigger_event(self.PinFailed, actor=actor)
-            if self.pin_failures >= MAX_PIN_TRIES:
+            if self.pin_locked:
+                self.trigger_event(self.PinLockedOut, actor=actor)
                 raise PinLocked(f"wrong PIN; voucher {self.number} is now locked")
             raise WrongPin(f"wrong PIN ({MAX_PIN_TRIES - self.pin_failures} tries left)")
+
+    def unlock(self, actor: str, reason: str) -> None:
+        if not self.pin_locked:
+            raise InvalidRequest(f"voucher {self.number} is not locked")
+        self.trigger_event(self.PinUnlocked, actor=actor, reason=reason, card_status=self.status)
 
     class Cancelled(Aggregate.Event):
         amount: int

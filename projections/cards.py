@@ -16,7 +16,10 @@ _STATUS = {
     Voucher.Cancelled: "cancelled",
     Account.Activated: "sold",
     Account.Cancelled: "cancelled",
+    Voucher.PinLockedOut: "locked",
+    Account.PinLockedOut: "locked",  # a callback card's row; other accounts have none
 }
+_UNLOCKED = (Voucher.PinUnlocked, Account.PinUnlocked)  # back to the state the event names
 
 
 class CardsView(Projection):
@@ -56,12 +59,13 @@ class CardsView(Projection):
                     face = faces[e.batch] = found[0] if found else 0
                 new.append((e.number, e.originator_id.hex, "callback", e.batch, e.serial or 0, face, "issued",
                             e.number, e.timestamp.isoformat()))
-            elif kind in _STATUS:
+            elif kind in _STATUS or kind in _UNLOCKED:
                 if new:
                     self._flush(cur, new)
+                status = _STATUS[kind] if kind in _STATUS else e.card_status
                 cur.execute(
                     self.q("UPDATE {p}cards SET status = ?, account = COALESCE(?, account), updated_at = ? WHERE id = ?"),
-                    (_STATUS[kind], getattr(e, "account", None), e.timestamp.isoformat(), e.originator_id.hex),
+                    (status, getattr(e, "account", None), e.timestamp.isoformat(), e.originator_id.hex),
                 )
         self._flush(cur, new)
 

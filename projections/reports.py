@@ -134,6 +134,11 @@ def low_balance_accounts(
     ]
 
 
+#: A call counts as answered when the switch reported the answer, or when it ended with billed
+#: seconds (a switch may skip the answer report): talk time means someone answered.
+ANSWERED = "(answered_at IS NOT NULL OR billsec > 0)"
+
+
 def call_days(db: ViewDB, tz: str, start: date, end: date, bar: str | None = None) -> list[dict[str, Any]]:
     """Per local day: attempts, answered, ASR, ACD (s), minutes, cost, and for phone bars the
     retail amount (what walk-in customers pay) and the margin over cost of the calls priced at retail,
@@ -144,8 +149,8 @@ def call_days(db: ViewDB, tz: str, start: date, end: date, bar: str | None = Non
     """
     lo, hi = local_day_bounds(start, end, tz)
     sql = ("SELECT substr(authorized_at, 1, 13), COUNT(*),"
-           " SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END),"
-           " COALESCE(SUM(CASE WHEN answered_at IS NOT NULL THEN billsec ELSE 0 END), 0), COALESCE(SUM(cost), 0),"
+           f" SUM(CASE WHEN {ANSWERED} THEN 1 ELSE 0 END),"
+           f" COALESCE(SUM(CASE WHEN {ANSWERED} THEN billsec ELSE 0 END), 0), COALESCE(SUM(cost), 0),"
            " COALESCE(SUM(retail), 0), COALESCE(SUM(CASE WHEN retail IS NOT NULL THEN retail - cost ELSE 0 END), 0)"
            " FROM cdrs WHERE authorized_at >= ? AND authorized_at < ?")
     params: list[Any] = [lo.isoformat(), hi.isoformat()]

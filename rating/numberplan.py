@@ -3,9 +3,14 @@
 Guarantees of `classify`:
 
 * the result's ``e164`` is ``"+"`` followed by digits, country code first;
-  every number except a ``special`` one is valid per the ``phonenumbers``
-  metadata (specials keep the country code plus what was dialled, e.g.
-  ``"+86110"``, so a deck may still price them by prefix);
+  every number except a ``special`` one is at least *possible* (its length
+  fits its country) per the ``phonenumbers`` metadata. A number dialled with
+  a prefix (``+``, ``00``, ``0``) that is possible but not listed as valid (a
+  range allocated after the metadata was published) is placed by its country
+  code alone (``area`` ``None``; ``hmt``, ``international``, or ``national``
+  at home) and the tariff rates it by the longest prefix of its digits.
+  Specials keep the country code plus what was dialled, e.g. ``"+86110"``,
+  so a deck may still price them by prefix;
 * ``category`` is one of `CATEGORIES`;
 * anything that is not a number we can place raises `InvalidNumber`.
 
@@ -44,6 +49,8 @@ _SPECIAL_TYPES = frozenset(
     }
 )
 _MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.PAGER})
+# Possible as dialled from anywhere (not "local only": those need an area code first).
+_POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +141,15 @@ def classify(dialled: str, plan: DialPlan, caller_area: str | None = None) -> De
     raise InvalidNumber(f"{dialled!r} is neither a local number in area {area} nor a mobile number")
 
 
+def to_e164(dialled: str, plan: DialPlan | None = None) -> str:
+    """The one normaliser: ``dialled`` as E.164, exactly as `classify` places it from the home area.
+
+    Every edge (switch hooks, CLI, portal) binds and looks numbers up with
+    this, so a number bound in one place is found in the others.
+    """
+    return classify(dialled, plan or DialPlan()).e164
+
+
 def _home_area(plan: DialPlan, caller_area: str | None) -> str:
     area = plan.home_area if caller_area is None else caller_area
     if plan.trunk_prefix and area.startswith(plan.trunk_prefix):
@@ -168,6 +184,8 @@ def _validated(
     number: phonenumbers.PhoneNumber, dialled: str, plan: DialPlan, area: str
 ) -> Destination:
     if not phonenumbers.is_valid_number(number):
+        if phonenumbers.is_possible_number_with_reason(number) == _POSSIBLE:
+            return _unlisted(number, plan)
         region = phonenumbers.region_code_for_country_code(number.country_code or 0)
         raise InvalidNumber(
             f"{dialled!r} is not a valid number (+{number.country_code} {number.national_number},"
@@ -194,6 +212,20 @@ def _categorise(number: phonenumbers.PhoneNumber, plan: DialPlan, area: str) -> 
     else:
         category = INTERNATIONAL
     return Destination(e164=e164, category=category, area=number_area, region=region)
+
+
+def _unlisted(number: phonenumbers.PhoneNumber, plan: DialPlan) -> Destination:
+    """A possible number the metadata does not list: placed by its country code only."""
+    country = str(number.country_code)
+    if country == plan.country_code:
+        category = NATIONAL
+    elif country in plan.hmt_country_codes:
+        category = HMT
+    else:
+        category = INTERNATIONAL
+    region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Destination(e164=e164, category=category, area=None, region=region)
 
 
 def _area_code(number: phonenumbers.PhoneNumber) -> str | None:

@@ -53,7 +53,7 @@ from ledger.money import parse_money
 from ledger.phones import PhoneBinding
 from ledger.tariff_book import TariffBook, TariffNotFound
 from ledger.unit_of_work import UnitOfWork, evict
-from rating.numberplan import Destination, DialPlan, InvalidNumber, classify
+from rating.numberplan import Destination, DialPlan, InvalidNumber, classify, to_e164
 from rating.rate import MAX_CALL_SECONDS, max_seconds_for, price_at, rate_call
 from rating.tariffs import RateRow, TariffPlan
 from rating.tariffs import TariffBook as RatingBook
@@ -122,7 +122,7 @@ class _Refusal(Exception):
 @lru_cache(maxsize=8192)
 def _e164(raw: str, plan: DialPlan) -> str | None:
     try:
-        return classify(raw, plan).e164
+        return to_e164(raw, plan)
     except InvalidNumber:
         return None
 
@@ -582,6 +582,11 @@ class Charging:
             raise AccountNotFound(f"no account or bound number {number}")
         return {"account": account.number, "balance": account.balance, "available": account.available,
                 "low_balance": account.balance < self.policy.low_balance, "status": account.status}
+
+    def check_pin(self, number: str, pin: str, actor: str) -> dict[str, Any]:
+        """An IVR's PIN check, by account number or a bound phone number; wrong tries count to the lockout."""
+        account = self.balance(number)["account"]
+        return {**self.ledger.check_pin(account, pin, actor), "account": account}
 
     # --- expiry -------------------------------------------------------------
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
+
+try:  # recent typer carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - typer on top of the click package
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from ringledger.cli_accounts import accounts, books
 from ringledger.cli_audit import audit
@@ -12,7 +22,35 @@ from ringledger.cli_keys import keys
 from ringledger.cli_reports import reports
 from ringledger.cli_tariffs import tariffs
 
+_NEGATIVE = re.compile(r"No such option: -\d")
+
+
+class OneLineErrors(TyperGroup):
+    """Every usage error is one `error:` line on stderr with exit code 2, as for any other bad input."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as err:  # a bare group: its help, as before
+            if err.ctx is not None:
+                sys.stdout.write(err.ctx.get_help() + "\n")
+            rv = 2
+        except ClickException as err:
+            message = " ".join(err.format_message().split())
+            if _NEGATIVE.match(message):
+                message += " (a negative amount goes after --, e.g. ... -- -5.00)"
+            sys.stderr.write(f"error: {message}\n")
+            rv = 2 if isinstance(err, UsageError) else err.exit_code
+        except typer.Abort:
+            sys.stderr.write("error: aborted\n")
+            rv = 1
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="ringledger",
     help="Event-sourced prepaid billing ledger for telephone value-added services.",
     no_args_is_help=True,

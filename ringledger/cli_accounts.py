@@ -127,6 +127,16 @@ def pin(number: str, new_pin: Annotated[str, typer.Option(prompt=True, hide_inpu
         emit(c.ledger.change_pin(number, new_pin, actor()), False)
 
 
+@accounts.command("check-pin")
+def check_pin(number: str, pin: Annotated[str, typer.Option(prompt=True, hide_input=True)]) -> None:
+    """Check an account's PIN; a wrong one counts toward the lockout. Exit 0 if right, 1 if not."""
+    with container() as c:
+        result = c.ledger.check_pin(number, pin, actor())
+    emit(result, False)
+    if not result["verified"]:
+        raise typer.Exit(1)
+
+
 @books.command("trial-balance")
 def trial_balance(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every house account's balance and the sum of all accounts (must be 0.0000)."""

@@ -13,6 +13,7 @@ import typer
 from ledger.cardnumbers import check_card_number
 from ledger.money import format_money
 from projections.db import equal_filters
+from ringledger.card_sales import cards_to_sell
 from ringledger.cli_common import (
     actor,
     container,
@@ -60,7 +61,7 @@ def issue(
 @cards.command("list")
 def list_cards(
     batch: Annotated[str | None, typer.Option()] = None,
-    status: Annotated[str | None, typer.Option(help="issued, sold, redeemed or cancelled")] = None,
+    status: Annotated[str | None, typer.Option(help="issued, sold, locked, redeemed or cancelled")] = None,
     number: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -112,24 +113,18 @@ def activate(
     batch: Annotated[str, typer.Option(help="Batch to sell from.")],
     first: Annotated[int | None, typer.Option("--from", help="First serial (default 1).")] = None,
     last: Annotated[int | None, typer.Option("--to", help="Last serial (default: end of batch).")] = None,
+    rest: Annotated[bool, typer.Option("--rest", help="Sell only the unsold cards of a range that holds "
+                                                      "sold, redeemed, cancelled or locked ones.")] = False,
 ) -> None:
-    """Sell (activate) a batch or a serial range of it: face values enter the books."""
+    """Sell (activate) a batch or a serial range of it: face values enter the books.
+
+    A range outside the batch is refused, and so is a range with cards that are not
+    for sale unless --rest is given; a refusal sells nothing.
+    """
     with container() as c:
         c.catch_up()
         b = c.ledger.batch(batch)
-        lo, hi = first or 1, last or b.count
-        if lo < 1 or hi < lo:
-            fail("--from and --to must give a range of serials, 1 or more")
-        numbers = [
-            r[0]
-            for r in c.views.query(
-                "SELECT number FROM cards WHERE batch = ? AND serial BETWEEN ? AND ? AND status = 'issued' "
-                "ORDER BY serial",
-                (batch, lo, hi),
-            )
-        ]
-        if not numbers:
-            fail(f"no unsold cards in batch {batch} serials {lo}..{hi}")
+        numbers = cards_to_sell(c.views, b, first, last, rest)
         sold = c.ledger.sell_cards(numbers, b.kind, b.face, actor())
     emit({"batch": batch, "sold": sold, "value": format_money(sold * b.face)}, False)
 
@@ -142,6 +137,16 @@ def cancel(
     """Cancel a card; its remaining value moves to the cancelled-cards house account."""
     with container() as c:
         emit(c.ledger.cancel_card(check_card_number(number), actor(), reason), False)
+
+
+@cards.command("unlock")
+def unlock(
+    number: str,
+    reason: Annotated[str, typer.Option(help="Why (recorded in the event).")],
+) -> None:
+    """Unlock a voucher or callback card locked after five wrong PINs; it returns to issued or sold."""
+    with container() as c:
+        emit(c.ledger.unlock_card(check_card_number(number), actor(), reason), False)
 
 
 @vouchers.command("redeem")

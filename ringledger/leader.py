@@ -5,6 +5,12 @@ session-level advisory lock is the leader. The lock lives on a connection
 kept for the process's life, so it is released the moment the process (or
 its connection) dies, and the next process to ask takes over. On SQLite
 (one process by design) every process that asks leads.
+
+The key is (namespace, hash of the schema), so stores in separate schemas of
+one database (tests running side by side) never contend. A leader that
+resigns unlocks before it closes its connection: the server ends a closed
+connection's backend, and frees its locks, only some time later, and a
+successor asking in between would be refused.
 """
 
 from __future__ import annotations
@@ -41,6 +47,13 @@ class Leader:
     def resign(self) -> None:
         with self._lock:
             if self._conn is not None:
+                if self.is_leader:
+                    try:
+                        self._conn.execute(
+                            "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (LOCK_NAMESPACE,)
+                        )
+                    except Exception:  # a dead connection: the server frees its locks by itself
+                        pass
                 self._conn.close()
                 self._conn = None
             self.is_leader = not self.db.is_postgres

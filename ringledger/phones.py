@@ -1,18 +1,15 @@
-"""Phone numbers at the edge: parsed with phonenumbers into E.164."""
+"""Phone numbers at the edge: the number plan's one normaliser, with its error as a bad request."""
 
 from __future__ import annotations
 
-import phonenumbers
-
 from ledger.errors import InvalidRequest
+from rating.numberplan import InvalidNumber
+from rating.numberplan import to_e164 as _to_e164
 
 
-def to_e164(raw: str, region: str = "CN") -> str:
-    """`13800138000`, `+86 138 0013 8000` → `+8613800138000`; invalid input raises InvalidRequest."""
+def to_e164(raw: str) -> str:
+    """`13800138000`, `+86 138 0013 8000` → `+8613800138000`; what the hooks would refuse raises InvalidRequest."""
     try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        raise InvalidRequest(f"{raw!r} is not a phone number") from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise InvalidRequest(f"{raw!r} is not a possible phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return _to_e164(raw)
+    except InvalidNumber as err:
+        raise InvalidRequest(str(err)) from None

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from projections.runner import Follower
 from ringledger.container import Container
 from ringledger.hooks_app import SwitchHooks
 from ringledger.portal.app import portal
+from ringledger.portal.explorer import ASSET_PATH, ASSETS, asset
 
 
 def create_app(container: Container) -> FastAPI:
@@ -36,6 +37,14 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     hooks.install(app)
     app.add_route("/graphql", portal(container))
+
+    @app.get(ASSET_PATH + "{name}", include_in_schema=False)
+    def explorer_asset(name: str) -> Response:
+        """GraphiQL's own code, so the explorer works without internet."""
+        body = asset(name)
+        if body is None:
+            return Response(b'{"error":"not_found","message":"no such asset"}', 404, media_type="application/json")
+        return Response(body, media_type=ASSETS[name], headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/health")
     def health() -> dict[str, object]:

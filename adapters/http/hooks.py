@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -44,6 +45,8 @@ from adapters.http.models import (
     ErrorAnswer,
     InterimAnswer,
     InterimBody,
+    PinVerifyAnswer,
+    PinVerifyBody,
     wire,
 )
 from ledger.application import Command
@@ -216,6 +219,17 @@ class HookHandlers:
         return json_response(wire(outcome))
 
 
+    async def pin_verify(self, authorization: str | None, request: Request, number: str) -> Response:
+        """An IVR checks a PIN; each wrong try counts toward the account's lockout. The PIN is never logged."""
+        try:
+            switch = self.switch_of(authorization)  # before the body is read
+            body = _parse(PinVerifyBody, await request.body())
+            outcome = await run_in_threadpool(self.charging.check_pin, number, body.pin, f"switch:{switch}")
+        except (Unauthorized, _Invalid, LedgerError) as exc:
+            return _refused(exc)
+        return json_response({k: outcome[k] for k in ("account", "verified", "reason", "tries_left")})
+
+
 def _refused(exc: Exception) -> Response:
     """The answer to a request that never reached the ledger."""
     if isinstance(exc, Unauthorized):
@@ -255,6 +269,12 @@ def build_router(hooks: HookHandlers) -> APIRouter:
     def balance(number: str, request: Request) -> Response:
         """Balance of an account (by account number or a bound phone number), for IVR prompts."""
         return hooks.balance(request.headers.get("authorization"), number)
+
+    @router.post("/accounts/{number}/pin/verify", response_model=PinVerifyAnswer,
+                 openapi_extra=_documented(PinVerifyBody))
+    async def pin_verify(number: str, request: Request) -> Response:
+        """Check a PIN for an IVR (account number or bound phone); five wrong tries lock the account."""
+        return await hooks.pin_verify(request.headers.get("authorization"), request, number)
 
     return router
 

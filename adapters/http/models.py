@@ -117,6 +117,18 @@ class BalanceAnswer(BaseModel):
     status: str
 
 
+class PinVerifyBody(BaseModel):
+    pin: str = Field(min_length=1, max_length=32, description="The PIN the caller keyed in (never logged).")
+
+
+class PinVerifyAnswer(BaseModel):
+    account: str
+    verified: bool
+    #: None when verified, else `wrong_pin` or `pin_locked`.
+    reason: str | None
+    tries_left: int
+
+
 class ErrorAnswer(BaseModel):
     error: str
     message: str

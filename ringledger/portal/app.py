@@ -1,7 +1,7 @@
 """The portal as an ASGI app: bearer-key authentication in front of ariadne's GraphQL.
 
 GET serves the GraphiQL explorer (it holds no data; set the Authorization
-header in its headers pane). Every query needs a key: none or an unknown or
+header in its headers pane); its code is served by this app, not a CDN. Every query needs a key: none or an unknown or
 revoked one answers 401, a switch key 403, both as
 `{"error": CODE, "message": TEXT}`, before any resolver runs.
 """
@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 from ariadne.asgi import GraphQL
-from ariadne.explorer import ExplorerGraphiQL
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
@@ -22,6 +21,7 @@ from ringledger.container import Container
 from ringledger.keys import Principal, authenticate, bearer_token
 from ringledger.portal.context import Context
 from ringledger.portal.errors import format_error, is_refusal
+from ringledger.portal.explorer import OfflineGraphiQL
 from ringledger.portal.rules import validation_rules
 from ringledger.portal.schema import build_schema
 
@@ -79,7 +79,7 @@ def portal(container: Container, *, debug: bool = False) -> Authenticated:
         context_value=context_value,
         validation_rules=validation_rules,
         error_formatter=format_error,
-        explorer=ExplorerGraphiQL(title="ringledger portal"),
+        explorer=OfflineGraphiQL(title="ringledger portal GraphiQL"),
         debug=debug,
         logger=LOGGER,
     )

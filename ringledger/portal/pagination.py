@@ -21,15 +21,31 @@ def encode(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode()
 
 
-def decode(cursor: str | None, size: int) -> list[Any] | None:
+MAX_CURSOR_TEXT = 200
+MAX_CURSOR_INT = 2**63 - 1  # what every BIGINT column holds
+
+
+def decode(cursor: str | None, *types: type) -> list[Any] | None:
+    """The sort key in `cursor`, one value of each of `types` (str or int); anything else is a bad request.
+
+    A cursor is client input: a value of the wrong type, out of a column's
+    range or holding control characters is refused here, before it reaches SQL.
+    """
     if cursor is None:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidRequest("not a cursor from this API") from None
-    if not isinstance(key, list) or len(key) != size:
+    if not isinstance(key, list) or len(key) != len(types):
         raise InvalidRequest("not a cursor from this API")
+    for value, kind in zip(key, types, strict=True):
+        if kind is int:
+            ok = type(value) is int and 0 <= value <= MAX_CURSOR_INT
+        else:
+            ok = type(value) is str and len(value) <= MAX_CURSOR_TEXT and value.isprintable()
+        if not ok:
+            raise InvalidRequest("not a cursor from this API")
     return key
 
 

@@ -54,7 +54,7 @@ def resolve_cdrs(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | None
     if f.get("to") is not None:
         where.append("authorized_at < ?")
         params.append(_utc(f["to"]))
-    cursor = decode(after, 2)
+    cursor = decode(after, str, str)
     if cursor is not None:
         where.append("(authorized_at < ? OR (authorized_at = ? AND id < ?))")
         params += [cursor[0], cursor[0], cursor[1]]
@@ -65,12 +65,13 @@ def resolve_cdrs(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | None
 
 @query.field("cdr")
 def resolve_cdr(_: Any, info: GraphQLResolveInfo, call_id: str) -> dict[str, Any] | None:
-    rows = ctx(info).container.views.query(SELECT + " WHERE call_id = ?", (call_id,))
-    if not rows:
-        return None
-    row = _row(rows[0])
-    bar_scope(info, row["bar"] if ctx(info).principal.role == "bar_owner" else None)
-    return row
+    """A bar owner finds only its own bar's CDRs; any other call id reads as unknown."""
+    bar = bar_scope(info, None)
+    if bar is None:
+        rows = ctx(info).container.views.query(SELECT + " WHERE call_id = ?", (call_id,))
+    else:
+        rows = ctx(info).container.views.query(SELECT + " WHERE call_id = ? AND bar = ?", (call_id, bar))
+    return _row(rows[0]) if rows else None
 
 
 BINDABLES = [query]

@@ -8,9 +8,10 @@ from ariadne import MutationType, ObjectType, QueryType
 
 from graphql import GraphQLResolveInfo
 from ledger.cardnumbers import check_card_number
-from ledger.errors import BatchNotFound, InvalidRequest
+from ledger.errors import InvalidRequest
 from projections.db import equal_filters
 from projections.reports import card_inventory
+from ringledger.card_sales import cards_to_sell
 from ringledger.phones import to_e164
 from ringledger.portal.context import operator, reader
 from ringledger.portal.pagination import connection, decode, page_size
@@ -50,7 +51,7 @@ def resolve_cards(_: Any, info: GraphQLResolveInfo, batch: str | None = None, st
     c = reader(info)
     first = page_size(first)
     where, params = equal_filters((("batch", batch), ("status", status)))
-    cursor = decode(after, 2)
+    cursor = decode(after, str, int)
     if cursor is not None:
         where.append("(batch > ? OR (batch = ? AND serial > ?))")
         params += [cursor[0], cursor[0], cursor[1]]
@@ -91,21 +92,11 @@ def resolve_issue(_: Any, info: GraphQLResolveInfo, kind: str, count: int, face:
 
 @mutation.field("activateCards")
 def resolve_activate(_: Any, info: GraphQLResolveInfo, batch: str, from_serial: int | None = None,
-                     to_serial: int | None = None) -> dict[str, Any]:
+                     to_serial: int | None = None, rest: bool = False) -> dict[str, Any]:
     c = operator(info)
     c.container.catch_up()
     b = c.container.ledger.batch(batch)
-    lo, hi = from_serial or 1, to_serial or b.count
-    if lo < 1 or hi < lo:
-        raise InvalidRequest("fromSerial and toSerial must give a range of serials, 1 or more")
-    numbers = [
-        r[0] for r in c.container.views.query(
-            "SELECT number FROM cards WHERE batch = ? AND serial BETWEEN ? AND ? AND status = 'issued' ORDER BY serial",
-            (batch, lo, hi),
-        )
-    ]
-    if not numbers:
-        raise BatchNotFound(f"no unsold cards in batch {batch} serials {lo}..{hi}")
+    numbers = cards_to_sell(c.container.views, b, from_serial, to_serial, rest)
     sold = c.container.ledger.sell_cards(numbers, b.kind, b.face, c.actor)
     c.container.catch_up()
     return {"batch": batch, "sold": sold, "value": sold * b.face}
@@ -115,6 +106,16 @@ def resolve_activate(_: Any, info: GraphQLResolveInfo, batch: str, from_serial: 
 def resolve_cancel(_: Any, info: GraphQLResolveInfo, number: str, reason: str) -> dict[str, Any]:
     c = operator(info)
     c.container.ledger.cancel_card(check_card_number(number), c.actor, reason)
+    c.container.catch_up()
+    card = resolve_card(None, info, number)
+    assert card is not None
+    return card
+
+
+@mutation.field("unlockCard")
+def resolve_unlock(_: Any, info: GraphQLResolveInfo, number: str, reason: str) -> dict[str, Any]:
+    c = operator(info)
+    c.container.ledger.unlock_card(check_card_number(number), c.actor, reason)
     c.container.catch_up()
     card = resolve_card(None, info, number)
     assert card is not None

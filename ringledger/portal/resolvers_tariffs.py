@@ -1,7 +1,8 @@
 """Tariffs: published versions, rate lookups, publishing rate decks, rerating finished calls.
 
-Every portal key reads tariffs and looks up rates (a bar owner names no
-account but its own bar); only operator keys publish or rerate, and each
+Operator and auditor keys read every tariff; a bar owner reads only the
+plans its own bar is priced by (its wholesale plan, its retail plan and the
+default plan) and names no account but its own bar. Only operator keys publish or rerate, and each
 change records the key as its actor. Everything goes through the same
 `Charging` engine the switch hooks use, so a version published here prices
 the next authorized call at once, and a lookup answers what a call would be
@@ -55,6 +56,15 @@ def tariff_reader(info: GraphQLResolveInfo) -> Context:
     return c
 
 
+def visible_plans(c: Context) -> frozenset[str] | None:
+    """The plans this key may read (None: all of them)."""
+    if c.principal.role in READERS or c.principal.bar is None:
+        return None
+    bar = c.container.ledger.account(c.principal.bar)
+    names = (bar.plan, bar.retail_plan, charging(c).policy.default_plan)
+    return frozenset(n for n in names if n)
+
+
 def charging(c: Context) -> Charging:
     """The app's charging engine (its tariff cache is refreshed by a publish), else a new one."""
     app = c.request.scope.get("app") if c.request is not None else None
@@ -100,7 +110,10 @@ def resolve_tariffs(_: Any, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
     c = tariff_reader(info)
     engine = charging(c)
     answer = []
+    allowed = visible_plans(c)
     for name, meta in sorted(_published(c).items()):
+        if allowed is not None and name not in allowed:
+            continue
         book = engine.tariff(name)
         if book is None:  # published by another process a moment ago: not in this engine's cache yet
             continue
@@ -119,6 +132,9 @@ def resolve_tariff(_: Any, info: GraphQLResolveInfo, name: str, as_of: datetime 
     c = tariff_reader(info)
     if as_of is not None and version is not None:
         raise InvalidRequest("give asOf or version, not both")
+    allowed = visible_plans(c)
+    if allowed is not None and name not in allowed:
+        return None  # another bar's price list: as if it did not exist
     try:
         plan = charging(c).plan(name, version, at=as_of)
     except TariffNotFound:
@@ -137,7 +153,10 @@ def resolve_rate_lookup(_: Any, info: GraphQLResolveInfo, dialled: str, plan: st
     number = account if account is not None else c.principal.bar
     name = plan or (c.container.ledger.account(number).plan if number else None) or engine.policy.default_plan
     if not name:
-        raise InvalidRequest("name a plan, or an account that has one")
+        raise InvalidRequest("name a plan, or an account that has one (no default plan is set: RINGLEDGER_DEFAULT_PLAN)")
+    allowed = visible_plans(c)
+    if allowed is not None and name not in allowed:
+        raise Forbidden("this key may price calls only with its own bar's plans")
     quote = engine.quote(dialled, name, at, caller)
     price, band = quote.price() if quote.row is not None else (None, None)
     return {

@@ -26,7 +26,7 @@ def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) ->
     container.ledger.deposit("8000000001", 100_0000, "fuzz")
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(container))
     operations = [op.ok() for op in schema.get_all_operations() if op.ok().path.startswith("/v1/")]
-    assert len(operations) == 5  # authorize, answer, interim, end, balance
+    assert len(operations) == 6  # authorize, answer, interim, end, balance, pin verify
     statuses: list[int] = []
     try:
         for operation in operations:

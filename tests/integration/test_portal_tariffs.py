@@ -219,3 +219,28 @@ def test_rerating_reprices_the_selected_calls_and_keeps_the_trial_balance_zero(p
     # Rerating needs a filter, so that nothing is rerated by accident.
     unfiltered = portal.gql("operator", RERATE, filter={})
     assert unfiltered["errors"][0]["extensions"]["code"] == "invalid_request"
+
+
+def test_a_rate_lookup_without_plan_or_account_uses_the_configured_default_plan(settings) -> None:
+    from ringledger.container import build
+
+    publish_first = build(settings)
+    try:
+        unset = open_portal(publish_first)
+        publish(unset, DEMO_DECK, V1_FROM)
+        # No default plan configured: the schema's promise is an invalid_request error.
+        refused = unset.gql("operator", LOOKUP, dialled="13800138000", seconds=60, at=PEAK)
+        assert refused["errors"][0]["extensions"]["code"] == "invalid_request"
+    finally:
+        publish_first.close()
+    configured = build(settings.model_copy(update={"default_plan": "demo"}))
+    try:
+        from fastapi.testclient import TestClient
+
+        from ringledger.server import create_app
+
+        portal = Portal(configured, TestClient(create_app(configured)), unset.tokens, unset.key_ids)
+        found = lookup(portal, "13800138000", 60, at=PEAK)
+        assert (found["tariff"], found["category"], found["pricePerMinute"]) == ("demo", "mobile", "0.2000")
+    finally:
+        configured.close()

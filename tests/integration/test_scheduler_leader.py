@@ -40,3 +40,52 @@ def test_only_the_leader_settles_an_abandoned_hold(container: Container) -> None
     finally:
         leader.resign()
         follower.resign()
+
+
+def test_a_resigning_leader_hands_over_at_once_and_other_schemas_never_contend(container: Container) -> None:
+    # Regression: on a busy shared server, a successor asking right after the leader closed
+    # its connection was refused (the server had not yet ended the old backend).
+    import uuid
+
+    from projections.db import ViewDB
+    from tests.support import drop_schema
+
+    for _ in range(20):
+        first, second = Leader(container.views), Leader(container.views)
+        assert first.try_lead() is True
+        first.resign()
+        assert second.try_lead() is True
+        second.resign()
+    if not container.views.is_postgres:
+        return
+    schema = "t_" + uuid.uuid4().hex[:12]
+    other_db = ViewDB(container.views.url, schema)
+    here, there = Leader(container.views), Leader(other_db)
+    try:
+        assert here.try_lead() is True
+        assert there.try_lead() is True  # a store in another schema elects its own leader
+    finally:
+        here.resign()
+        there.resign()
+        other_db.close()
+        drop_schema(schema)
+
+
+def test_a_successor_takes_over_when_the_leaders_connection_dies(container: Container) -> None:
+    import time
+
+    if not container.views.is_postgres:
+        return
+    first, second = Leader(container.views), Leader(container.views)
+    try:
+        assert first.try_lead() is True
+        assert second.try_lead() is False
+        first._conn.close()  # the process dies: no unlock, the server frees the lock when the backend ends
+        deadline = time.monotonic() + 10
+        while not second.try_lead() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert second.is_leader
+    finally:
+        first._conn = None
+        first.resign()
+        second.resign()

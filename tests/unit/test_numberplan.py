@@ -2,7 +2,7 @@
 
 import pytest
 
-from rating.numberplan import DialPlan, InvalidNumber, classify
+from rating.numberplan import DialPlan, InvalidNumber, classify, to_e164
 
 BEIJING = DialPlan()  # country 86, home area 10, trunk 0, international 00
 
@@ -156,3 +156,42 @@ def test_invalid_number_is_a_value_error_so_callers_can_treat_it_as_bad_input():
 def test_a_dial_plan_refuses_a_non_numeric_setting():
     with pytest.raises(ValueError, match="home_area"):
         DialPlan(home_area="ten")
+
+
+# --- numbers the metadata does not list (ranges newer than the metadata) -----------------------
+
+
+@pytest.mark.parametrize(
+    ("dialled", "e164", "category"),
+    [
+        ("00853 4812 3456", "+85348123456", "hmt"),  # a Macau range the metadata lacks
+        ("+853 4812 3456", "+85348123456", "hmt"),
+        ("0081 90 1234 56789", "+8190123456789", "international"),  # a Japanese mobile one digit long
+        ("0049 151 234567890", "+49151234567890", "international"),
+    ],
+)
+def test_a_possible_number_the_metadata_does_not_list_is_placed_by_its_country_code(dialled, e164, category):
+    destination = classify(dialled, BEIJING)
+    assert (destination.e164, destination.category, destination.area) == (e164, category, None)
+
+
+@pytest.mark.parametrize("dialled", ["00853 481", "+44 7911 1234 5678", "0081 9", "0211234"])
+def test_an_impossible_number_is_still_refused(dialled):
+    with pytest.raises(InvalidNumber):
+        classify(dialled, BEIJING)
+
+
+def test_there_is_one_normaliser_and_it_agrees_with_classify():
+    # Regression: the edges had their own normaliser that read "62345678" as +8662345678
+    # and accepted the too-short mobile 1380013800 that the switch hooks refuse.
+    from ringledger.phones import to_e164 as edge_to_e164
+    from ledger.errors import InvalidRequest
+
+    for dialled in ("62345678", "13800138000", "+86 138 0013 8000", "01062345678", "110", "00852 2123 4567"):
+        assert edge_to_e164(dialled) == to_e164(dialled) == classify(dialled, BEIJING).e164
+    assert to_e164("62345678") == "+861062345678"
+    assert to_e164("110") == "+86110"  # short service numbers keep +86
+    with pytest.raises(InvalidNumber):
+        to_e164("1380013800")
+    with pytest.raises(InvalidRequest):
+        edge_to_e164("1380013800")

@@ -1,0 +1,52 @@
+"""Selling a serial range of a batch from the CLI: whole or not at all."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from tests.e2e.test_cli import cli  # noqa: F401  (fixture)
+
+
+def _issue(cli, tmp_path: Path, count: int = 20) -> list[dict[str, str]]:
+    out = tmp_path / "v.csv"
+    cli("cards", "issue", "--count", str(count), "--face", "10.00", "--batch", "VR", "--out", str(out))
+    return list(csv.DictReader(out.open()))
+
+
+def _statuses(cli) -> dict[str, int]:
+    listing = json.loads(cli("cards", "list", "--batch", "VR", "--json"))
+    counts: dict[str, int] = {}
+    for card in listing:
+        counts[card["status"]] = counts.get(card["status"], 0) + 1
+    return counts
+
+
+def _one_error_line(output: str) -> None:
+    assert output.strip().startswith("error:") and len(output.strip().splitlines()) == 1, output
+
+
+def test_a_range_reaching_outside_the_batch_sells_nothing(cli, tmp_path: Path) -> None:
+    _issue(cli, tmp_path)
+    _one_error_line(cli("cards", "activate", "--batch", "VR", "--from", "5", "--to", "200", code=2))
+    assert _statuses(cli) == {"issued": 20}
+    tb = json.loads(cli("ledger", "trial-balance", "--json"))
+    assert tb["house"].get("house:voucher_float", "0.0000") == "0.0000"
+
+
+def test_a_partly_sold_range_is_refused_unless_the_rest_is_asked_for(cli, tmp_path: Path) -> None:
+    rows = _issue(cli, tmp_path)
+    cli("cards", "activate", "--batch", "VR", "--from", "3", "--to", "4")
+    cli("cards", "cancel", rows[9]["number"], "--reason", "damaged")  # serial 10
+    _one_error_line(cli("cards", "activate", "--batch", "VR", "--from", "1", "--to", "12", code=2))
+    assert _statuses(cli) == {"issued": 17, "sold": 2, "cancelled": 1}
+    out = json.loads(cli("cards", "activate", "--batch", "VR", "--from", "1", "--to", "12", "--rest"))
+    assert out["sold"] == 9 and out["value"] == "90.0000"
+    assert _statuses(cli) == {"issued": 8, "sold": 11, "cancelled": 1}
+
+
+def test_a_whole_unsold_batch_sells_without_naming_a_range(cli, tmp_path: Path) -> None:
+    _issue(cli, tmp_path, count=5)
+    assert json.loads(cli("cards", "activate", "--batch", "VR"))["sold"] == 5
+    _one_error_line(cli("cards", "activate", "--batch", "VR", "--rest", code=2))  # nothing left to sell

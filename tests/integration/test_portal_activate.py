@@ -1,0 +1,38 @@
+"""activateCards sells a range whole or not at all, like the CLI."""
+
+from __future__ import annotations
+
+import pytest
+
+from ringledger.container import Container
+from tests.integration.portal_support import Portal, open_portal
+
+ACTIVATE = "mutation($f: Int, $t: Int, $r: Boolean) { activateCards(batch: \"V1\", fromSerial: $f, toSerial: $t, rest: $r) { sold value } }"
+SOLD = '{ cards(batch: "V1", status: "sold") { edges { node { serial } } } }'
+
+
+@pytest.fixture
+def portal(container: Container) -> Portal:
+    p = open_portal(container)
+    p.gql("operator", 'mutation { issueCards(kind: "voucher", count: 10, face: "5.00", batch: "V1") { batch { name } } }')
+    return p
+
+
+def sold(portal: Portal) -> list[int]:
+    return [e["node"]["serial"] for e in portal.gql("auditor", SOLD)["data"]["cards"]["edges"]]
+
+
+def test_a_range_outside_the_batch_is_refused_and_sells_nothing(portal: Portal) -> None:
+    out = portal.gql("operator", ACTIVATE, f=5, t=2000)
+    assert out["errors"][0]["extensions"]["code"] == "invalid_request"
+    assert sold(portal) == []
+
+
+def test_a_partly_sold_range_needs_rest(portal: Portal) -> None:
+    assert portal.gql("operator", ACTIVATE, f=2, t=3)["data"]["activateCards"]["sold"] == 2
+    refused = portal.gql("operator", ACTIVATE, f=1, t=5)
+    assert refused["errors"][0]["extensions"]["code"] == "invalid_request"
+    assert sold(portal) == [2, 3]
+    done = portal.gql("operator", ACTIVATE, f=1, t=5, r=True)["data"]["activateCards"]
+    assert done == {"sold": 3, "value": "15.0000"}
+    assert sold(portal) == [1, 2, 3, 4, 5]
