@@ -218,7 +218,6 @@ class HookHandlers:
         self._balance_latency(time.perf_counter() - started)
         return json_response(wire(outcome))
 
-
     async def pin_verify(self, authorization: str | None, request: Request, number: str) -> Response:
         """An IVR checks a PIN; each wrong try counts toward the account's lockout. The PIN is never logged."""
         try:

@@ -1,7 +1,7 @@
 """The portal as an ASGI app: bearer-key authentication in front of ariadne's GraphQL.
 
 GET serves the GraphiQL explorer (it holds no data; set the Authorization
-header in its headers pane); its code is served by this app, not a CDN. Every query needs a key: none or an unknown or
+header in its headers pane). Every query needs a key: none or an unknown or
 revoked one answers 401, a switch key 403, both as
 `{"error": CODE, "message": TEXT}`, before any resolver runs.
 """
