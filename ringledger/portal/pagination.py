@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ledger.errors import InvalidRequest
+from ledger.money import COLUMN_MAX
+from ledger.text import has_control
 
 MAX_PAGE = 500
 
@@ -21,16 +23,23 @@ def encode(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode()
 
 
-def decode(cursor: str | None, size: int) -> list[Any] | None:
+def decode(cursor: str | None, types: Sequence[type]) -> list[Any] | None:
+    """The sort key in `cursor`, each part of the type the listing sorts by; anything else is a 4xx."""
     if cursor is None:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidRequest("not a cursor from this API") from None
-    if not isinstance(key, list) or len(key) != size:
+    if not isinstance(key, list) or len(key) != len(types) or not all(map(_fits, key, types)):
         raise InvalidRequest("not a cursor from this API")
     return key
+
+
+def _fits(part: Any, kind: type) -> bool:
+    if kind is int:
+        return isinstance(part, int) and not isinstance(part, bool) and 0 <= part <= COLUMN_MAX
+    return isinstance(part, str) and len(part) <= 200 and not has_control(part)
 
 
 def page_size(first: int) -> int:

@@ -54,7 +54,7 @@ def resolve_accounts(_: Any, info: GraphQLResolveInfo, kind: str | None = None, 
     first = page_size(first)
     bar = bar_scope(info, None)
     where, params = equal_filters((("kind", kind), ("status", status), ("number", bar)))
-    cursor = decode(after, 1)
+    cursor = decode(after, (str,))
     if cursor is not None:
         where.append("number > ?")
         params.append(cursor[0])
@@ -78,7 +78,7 @@ def statement(c: Context, account_id: str, start: datetime | None, end: datetime
     if end is not None:
         sql += " AND at < ?"
         params.append(_utc(end))
-    cursor = decode(after, 2)
+    cursor = decode(after, (int, int))
     if cursor is not None:
         sql += " AND (position > ? OR (position = ? AND seq > ?))"
         params += [cursor[0], cursor[0], cursor[1]]

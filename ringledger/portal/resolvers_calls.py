@@ -54,7 +54,7 @@ def resolve_cdrs(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | None
     if f.get("to") is not None:
         where.append("authorized_at < ?")
         params.append(_utc(f["to"]))
-    cursor = decode(after, 2)
+    cursor = decode(after, (str, str))
     if cursor is not None:
         where.append("(authorized_at < ? OR (authorized_at = ? AND id < ?))")
         params += [cursor[0], cursor[0], cursor[1]]

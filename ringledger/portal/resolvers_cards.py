@@ -50,7 +50,7 @@ def resolve_cards(_: Any, info: GraphQLResolveInfo, batch: str | None = None, st
     c = reader(info)
     first = page_size(first)
     where, params = equal_filters((("batch", batch), ("status", status)))
-    cursor = decode(after, 2)
+    cursor = decode(after, (str, int))
     if cursor is not None:
         where.append("(batch > ? OR (batch = ? AND serial > ?))")
         params += [cursor[0], cursor[0], cursor[1]]

@@ -1,0 +1,75 @@
+"""What text and numbers the ledger accepts: only what every view can store.
+
+Guarantees: no event the ledger records holds a control character (NUL
+included), a lone surrogate, or an integer a 64-bit view column cannot
+hold. Commands check their own inputs with `check_text` (a clear message
+naming the field); `check_storable` looks at every recorded event before it
+is saved, so a field a command forgot is refused, not stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from ledger.errors import InvalidRequest
+from ledger.money import COLUMN_MAX
+
+#: C0 and C1 control characters, DEL, and lone surrogates (not encodable as UTF-8).
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The longest free text a command takes (a reason, a memo, a label).
+MAX_TEXT = 500
+
+
+def has_control(value: str) -> bool:
+    return _UNSTORABLE.search(value) is not None
+
+
+def check_text(value: Any, what: str, max_len: int = MAX_TEXT, *, required: bool = False) -> str:
+    """Return `value` if it is a string of at most `max_len` characters without control characters."""
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{what} must be text")
+    if required and not value.strip():
+        raise InvalidRequest(f"{what} must not be empty")
+    if len(value) > max_len:
+        raise InvalidRequest(f"{what} is at most {max_len} characters")
+    if has_control(value):
+        raise InvalidRequest(f"{what} must not contain control characters")
+    return value
+
+
+def check_optional_text(value: Any, what: str, max_len: int = MAX_TEXT) -> str | None:
+    return None if value is None else check_text(value, what, max_len)
+
+
+def check_storable(events: Iterable[Any]) -> None:
+    """Refuse (InvalidRequest) any event holding text or a number that a view could not store."""
+    for event in events:
+        for name, value in vars(event).items():
+            problem = _problem(value)
+            if problem:
+                raise InvalidRequest(f"{type(event).__name__}.{name.lstrip('_')}: {problem}")
+
+
+def _problem(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "contains a control character" if _UNSTORABLE.search(value) else None
+    if isinstance(value, bool) or value is None or isinstance(value, (float, UUID, datetime, date)):
+        return None
+    if isinstance(value, int):
+        return None if -COLUMN_MAX <= value <= COLUMN_MAX else "number out of range"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = _problem(key) or _problem(item)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            problem = _problem(item)
+            if problem:
+                return problem
+    return None
