@@ -357,7 +357,8 @@ class Ledger(Application[UUID]):
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
-            self._tariff(uow, plan)
+            if account.kind == "phonebar":  # any other kind is refused by the account itself
+                self._tariff(uow, plan)
             account.set_retail_plan(plan, actor)
             return {**account.summary(), "retail_plan": account.retail_plan}
 
