@@ -182,10 +182,14 @@ class Account(Aggregate):
         def postings(self) -> list[tuple[str, int]]:
             return [(self.originator_id.hex, self.amount), (self.counter, -self.amount)]
 
-    def credit(self, amount: int, counter: str, actor: str, memo: str = "") -> None:
+    def check_credit(self, amount: int) -> None:
+        """Raise the refusal `credit(amount)` would raise; record nothing."""
         _positive(amount)
         self._check_not_closed()
         self._check_room(amount)
+
+    def credit(self, amount: int, counter: str, actor: str, memo: str = "") -> None:
+        self.check_credit(amount)
         self.trigger_event(self.Credited, amount=amount, counter=counter, actor=actor, memo=memo)
 
     class Debited(Aggregate.Event):

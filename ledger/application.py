@@ -291,6 +291,8 @@ class Ledger(Application[UUID]):
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
+            if amount > 0:
+                account.check_credit(amount)
             self._check_house({house.ADJUSTMENTS: -amount})
             if amount > 0:
                 account.credit(amount, house.ADJUSTMENTS, actor, reason)
@@ -306,6 +308,7 @@ class Ledger(Application[UUID]):
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
+            account.check_credit(amount)
             self._check_house({house.DEPOSITS: -amount})
             account.credit(amount, house.DEPOSITS, actor, memo or "deposit")
             return account.summary()
