@@ -296,3 +296,27 @@ def test_a_malformed_voucher_pin_uses_up_no_try(container: Container) -> None:
             ledger.redeem_voucher(number, "abc", PHONE, "test")
     redeemed = ledger.redeem_voucher(number, pin, PHONE, "test")
     assert redeemed["amount"] == 50_0000
+
+
+def test_a_nul_recorded_before_this_rule_does_not_stop_the_views(container: Container, settings: Settings) -> None:
+    # A log written by an older version may hold a NUL: the views store it as U+FFFD and stay current.
+    from datetime import UTC, datetime
+
+    from ledger.call_ids import call_id as session_id
+    from ledger.charging import CallSession
+
+    old = CallSession._create(
+        CallSession.Refused, id=session_id("old\x00call"), call_id="old\x00call", request="{}", account=None,
+        caller="+8613800138000", callee=NUL_CALLEE, service="direct", booth=None, switch=None,
+        reason="unknown_account", message="x", refused_at=datetime(2024, 5, 6, tzinfo=UTC), actor="switch",
+        answer={"call_id": "old\x00call", "authorized": False})
+    container.ledger.save(old)  # straight to the store, as the older version did
+    set_up(container, 10_0000)
+    container.catch_up()
+    fresh = build(settings)
+    try:
+        fresh.catch_up()
+        assert fresh.views.query("SELECT call_id, callee FROM cdrs") == [("old\ufffdcall", "0106\ufffd2345678")]
+        assert fresh.views.query("SELECT balance FROM accounts WHERE number = ?", (ACCOUNT,)) == [(10_0000,)]
+    finally:
+        fresh.close()
