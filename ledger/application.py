@@ -47,7 +47,7 @@ from ledger.phones import PhoneBinding
 from ledger.pins import PinHasher, check_pin_format
 from ledger.money import MAX_AMOUNT, money_text
 from ledger.tariff_book import TariffBook, TariffNotFound
-from ledger.text import check_optional_text, check_storable, check_text
+from ledger.text import check_storable, check_text
 from ledger.unit_of_work import UnitOfWork, evict
 from ledger.vouchers import Voucher
 

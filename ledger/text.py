@@ -39,10 +39,6 @@ def check_text(value: Any, what: str, max_len: int = MAX_TEXT, *, required: bool
     return value
 
 
-def check_optional_text(value: Any, what: str, max_len: int = MAX_TEXT) -> str | None:
-    return None if value is None else check_text(value, what, max_len)
-
-
 def check_storable(events: Iterable[Any]) -> None:
     """Refuse (InvalidRequest) any event holding text or a number that a view could not store.
 
