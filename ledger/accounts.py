@@ -15,6 +15,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.errors import (
     AccountClosed,
+    AmountTooLarge,
     AccountNotActive,
     AccountNotEmpty,
     CardAlreadySold,
@@ -27,6 +28,7 @@ from ledger.errors import (
 )
 from ledger.house import CARD_SALES
 from ledger.ids import account_id
+from ledger.money import MAX_AMOUNT, money_text
 from ledger.pins import MAX_PIN_TRIES
 
 KINDS = ("subscriber", "callback", "phonebar")
@@ -36,6 +38,8 @@ ACTIVE, ISSUED, SUSPENDED, CLOSED = "active", "issued", "suspended", "closed"
 def _positive(amount: int) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidRequest(f"amount must be a positive integer of ten-thousandths, got {amount!r}")
+    if amount > MAX_AMOUNT:
+        raise AmountTooLarge(f"an amount is at most {money_text(MAX_AMOUNT)}, got {money_text(amount)}")
     return amount
 
 
@@ -153,7 +157,15 @@ class Account(Aggregate):
     def _check_affordable(self, amount: int) -> None:
         if amount > self.available:
             raise InsufficientFunds(
-                f"account {self.number} has {self.available} available, needs {amount}"
+                f"account {self.number} has {money_text(self.available)} available, needs {money_text(amount)}"
+            )
+
+    def _check_room(self, amount: int) -> None:
+        """A balance never passes the declared maximum (every view column holds it)."""
+        if self.balance + amount > MAX_AMOUNT:
+            raise AmountTooLarge(
+                f"account {self.number} would hold {money_text(self.balance + amount)},"
+                f" more than the maximum {money_text(MAX_AMOUNT)}"
             )
 
     # --- money ------------------------------------------------------------
@@ -170,9 +182,14 @@ class Account(Aggregate):
         def postings(self) -> list[tuple[str, int]]:
             return [(self.originator_id.hex, self.amount), (self.counter, -self.amount)]
 
-    def credit(self, amount: int, counter: str, actor: str, memo: str = "") -> None:
+    def check_credit(self, amount: int) -> None:
+        """Raise the refusal `credit(amount)` would raise; record nothing."""
         _positive(amount)
         self._check_not_closed()
+        self._check_room(amount)
+
+    def credit(self, amount: int, counter: str, actor: str, memo: str = "") -> None:
+        self.check_credit(amount)
         self.trigger_event(self.Credited, amount=amount, counter=counter, actor=actor, memo=memo)
 
     class Debited(Aggregate.Event):
@@ -222,6 +239,7 @@ class Account(Aggregate):
         self._check_usable()
         other._check_not_closed()
         self._check_affordable(amount)
+        other._check_room(amount)
         self.trigger_event(
             self.TransferredOut,
             amount=amount,
@@ -260,7 +278,7 @@ class Account(Aggregate):
     def report_usage(self, hold: str, used: int) -> None:
         entry = self._hold(hold)
         if used < 0 or used > entry[0]:
-            raise InvalidRequest(f"usage {used} is outside hold {hold} of {entry[0]}")
+            raise InvalidRequest(f"usage {money_text(used)} is outside hold {hold} of {money_text(entry[0])}")
         self.trigger_event(self.HoldUsageReported, hold=hold, used=used)
 
     class HoldSettled(Aggregate.Event):
@@ -287,7 +305,8 @@ class Account(Aggregate):
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise InvalidRequest(f"settle amount must be a non-negative integer, got {amount!r}")
         if amount > entry[0]:
-            raise InsufficientFunds(f"settle of {amount} exceeds hold {hold} of {entry[0]}")
+            raise InsufficientFunds(
+                f"settle of {money_text(amount)} exceeds hold {hold} of {money_text(entry[0])}")
         self.trigger_event(
             self.HoldSettled, hold=hold, amount=amount, counter=counter, actor=actor, flags=flags
         )
@@ -335,7 +354,8 @@ class Account(Aggregate):
         if self.holds:
             raise AccountNotEmpty(f"account {self.number} has {len(self.holds)} open holds")
         if self.balance:
-            raise AccountNotEmpty(f"account {self.number} still holds {self.balance}; transfer or adjust it first")
+            raise AccountNotEmpty(
+                f"account {self.number} still holds {money_text(self.balance)}; transfer or adjust it first")
         if self.phones:
             raise AccountNotEmpty(f"account {self.number} still has bound numbers; unbind them first")
         self.trigger_event(self.StatusChanged, status=CLOSED, actor=actor, reason=reason)
@@ -359,6 +379,9 @@ class Account(Aggregate):
         self._check_not_closed()
         if self.status != ISSUED:
             raise CardAlreadySold(f"card {self.number} is already {self.status}")
+        if isinstance(face, bool) or not isinstance(face, int) or face < 0:
+            raise InvalidRequest(f"face value must be zero or more, got {face!r}")
+        self._check_room(face)
         self.trigger_event(self.Activated, face=face, actor=actor)
 
     class Cancelled(Aggregate.Event):

@@ -29,8 +29,10 @@ from ledger.cardnumbers import (
     new_numbers,
     uniform_draws,
 )
+from ledger.call_ids import tariff_id
 from ledger.errors import (
     AccountExists,
+    AmountTooLarge,
     AccountNotFound,
     BatchNotFound,
     CardNotFound,
@@ -40,10 +42,14 @@ from ledger.errors import (
     PinLocked,
     WrongPin,
 )
+from ledger.house import is_house
 from ledger.ids import account_id, batch_id, operation_id, phone_id, voucher_id
 from ledger.operations import Operation
 from ledger.phones import PhoneBinding
 from ledger.pins import MAX_PIN_TRIES, PinHasher, check_pin_format
+from ledger.money import MAX_AMOUNT, money_text
+from ledger.tariff_book import TariffBook, TariffNotFound
+from ledger.text import check_storable, check_text
 from ledger.unit_of_work import UnitOfWork, evict
 from ledger.vouchers import Voucher
 
@@ -64,6 +70,9 @@ class Ledger(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, pin_hasher: PinHasher) -> None:
         super().__init__(env)
         self.pins = pin_hasher
+        #: Port: a house account's balance as the general ledger shows it (the composition root wires
+        #: the view; without one, only single amounts and customer balances are bounded).
+        self.house_balance: Callable[[str], int] = lambda name: 0
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """The library's save, collecting our aggregates without runtime Protocol checks.
@@ -104,6 +113,7 @@ class Ledger(Application[UUID]):
                 result = command(uow)
             except LedgerError as err:
                 if err.commits_events:
+                    check_storable(uow.pending_events())
                     try:
                         uow.commit()
                     except IntegrityError:
@@ -118,6 +128,11 @@ class Ledger(Application[UUID]):
                 raise
             if op is not None:
                 uow.add(Operation.record(op[0], op[1], result))
+            try:
+                check_storable(uow.pending_events())
+            except InvalidRequest:
+                uow.evict()
+                raise
             try:
                 uow.commit()
             except IntegrityError:
@@ -144,6 +159,10 @@ class Ledger(Application[UUID]):
             if outcome is None:
                 break
             results, recheck = outcome
+            try:
+                check_storable(uow.pending_events())
+            except InvalidRequest:
+                break  # one command recorded what no view can store: each runs on its own
             try:
                 uow.commit()
             except IntegrityError:
@@ -187,6 +206,31 @@ class Ledger(Application[UUID]):
             return err
 
     # --- look-ups -----------------------------------------------------------
+
+    def _check_house(self, moves: dict[str, int]) -> None:
+        """A house account's balance never passes the declared maximum either way.
+
+        Read from the general-ledger view, which every view column (64-bit,
+        about 9,200 times the maximum) bounds with room for commands that race.
+        """
+        for name, delta in moves.items():
+            assert is_house(name)
+            after = self.house_balance(name) + delta
+            if abs(after) > MAX_AMOUNT:
+                raise AmountTooLarge(
+                    f"{name} would reach {money_text(after)}, past the maximum {money_text(MAX_AMOUNT)}"
+                )
+
+    @staticmethod
+    def _tariff(uow: UnitOfWork, plan: str | None) -> str | None:
+        """`plan` if a tariff of that name is published (None stays None), else unknown_tariff."""
+        if plan is None:
+            return None
+        check_text(plan, "a tariff name", 40)
+        book = uow.find(tariff_id(plan), TariffBook)
+        if book is None or not book.plans:
+            raise TariffNotFound(f"no tariff {plan}")
+        return plan
 
     @staticmethod
     def _account(uow: UnitOfWork, number: str) -> Account:
@@ -234,6 +278,7 @@ class Ledger(Application[UUID]):
         def command(uow: UnitOfWork) -> dict[str, Any]:
             if uow.find(account_id(chosen), Account) is not None:
                 raise AccountExists(f"account {chosen} already exists")
+            self._tariff(uow, plan)
             pvv = self.pins.pvv(chosen, pin) if pin else None
             account = uow.add(Account.open(chosen, kind, actor, plan=plan, pvv=pvv))
             return account.summary()
@@ -242,13 +287,15 @@ class Ledger(Application[UUID]):
 
     def adjust(self, number: str, amount: int, actor: str, reason: str, op_id: str | None = None) -> dict[str, Any]:
         """Operator adjustment: positive credits, negative debits, against house adjustments."""
-        if not reason.strip():
-            raise InvalidRequest("an adjustment needs a reason")
+        check_text(reason, "an adjustment's reason", required=True)
         if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
             raise InvalidRequest("an adjustment amount is a non-zero integer")
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
+            if amount > 0:
+                account.check_credit(amount)
+            self._check_house({house.ADJUSTMENTS: -amount})
             if amount > 0:
                 account.credit(amount, house.ADJUSTMENTS, actor, reason)
             else:
@@ -259,15 +306,19 @@ class Ledger(Application[UUID]):
 
     def deposit(self, number: str, amount: int, actor: str, memo: str = "", op_id: str | None = None) -> dict[str, Any]:
         """Cash paid in at the counter (a phone-bar deposit, a subscriber top-up)."""
+        check_text(memo, "a memo")
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
+            account.check_credit(amount)
+            self._check_house({house.DEPOSITS: -amount})
             account.credit(amount, house.DEPOSITS, actor, memo or "deposit")
             return account.summary()
 
         return self.execute(command, self._op(op_id, "deposit", number, amount))
 
     def debit_command(self, number: str, amount: int, counter: str, actor: str, memo: str = "") -> Command:
+        check_text(memo, "a memo")
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
             account.debit(amount, counter, actor, memo)
@@ -297,6 +348,7 @@ class Ledger(Application[UUID]):
     def set_status(self, number: str, action: str, actor: str, reason: str = "") -> dict[str, Any]:
         if action not in ("suspend", "resume", "close"):
             raise InvalidRequest(f"unknown status action {action!r}")
+        check_text(reason, "a reason")
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
@@ -310,12 +362,15 @@ class Ledger(Application[UUID]):
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
+            if account.kind == "phonebar":  # any other kind is refused by the account itself
+                self._tariff(uow, plan)
             account.set_retail_plan(plan, actor)
             return {**account.summary(), "retail_plan": account.retail_plan}
 
         return self.execute(command)
 
     def bind(self, number: str, phone: str, actor: str) -> dict[str, Any]:
+        check_text(phone, "a phone number", 32, required=True)
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
             binding = uow.find(phone_id(phone), PhoneBinding) or uow.add(PhoneBinding.register(phone))
@@ -338,8 +393,13 @@ class Ledger(Application[UUID]):
         return self.execute(command)
 
     def change_pin(self, number: str, new_pin: str, actor: str, old_pin: str | None = None) -> dict[str, Any]:
-        """Set a new PIN. With `old_pin` (a subscriber's own change) the old one is verified first."""
+        """Set a new PIN. With `old_pin` (a subscriber's own change) the old one is verified first.
+
+        A malformed PIN is refused before any try is counted: only a well-formed wrong PIN counts.
+        """
         check_pin_format(new_pin)
+        if old_pin is not None:
+            check_pin_format(old_pin)
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
@@ -351,6 +411,7 @@ class Ledger(Application[UUID]):
         return self.execute(command)
 
     def verify_pin(self, number: str, pin: str, actor: str) -> dict[str, Any]:
+        check_pin_format(pin)  # malformed is not wrong: it uses up no try
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = self._account(uow, number)
             account.verify_pin(self.pins.matches(number, pin, account.pvv), actor)
@@ -427,8 +488,11 @@ class Ledger(Application[UUID]):
             raise InvalidRequest("face value must be zero or more")
         if not name or len(name) > 40 or not name.replace("-", "").replace("_", "").isalnum():
             raise InvalidRequest("a batch name is 1-40 letters, digits, '-' or '_'")
+        if face > MAX_AMOUNT:
+            raise AmountTooLarge(f"a face value is at most {money_text(MAX_AMOUNT)}")
         if UnitOfWork(self).find(batch_id(name), CardBatch) is not None:
             raise InvalidRequest(f"batch {name} already exists")
+        self._tariff(UnitOfWork(self), plan)
         pin_len = PIN_DIGITS[kind]
         issued: list[tuple[int, str, str]] = []
         seen: set[str] = set()
@@ -491,6 +555,9 @@ class Ledger(Application[UUID]):
             part = numbers[start : start + chunk]
 
             def command(uow: UnitOfWork, part: list[str] = part) -> dict[str, Any]:
+                total = face * len(part)
+                self._check_house({house.CARD_SALES: -total, house.VOUCHER_FLOAT: total} if kind == "voucher"
+                                  else {house.CARD_SALES: -total})
                 for number in part:
                     if kind == "voucher":
                         self._voucher(uow, number).sell(actor)
@@ -502,14 +569,17 @@ class Ledger(Application[UUID]):
         return sold
 
     def cancel_card(self, number: str, actor: str, reason: str = "") -> dict[str, Any]:
+        check_text(reason, "a reason")
         def command(uow: UnitOfWork) -> dict[str, Any]:
             voucher = uow.find(voucher_id(number), Voucher)
             if voucher is not None:
+                self._check_house({house.CANCELLED_CARDS: voucher.face if voucher.status == "sold" else 0})
                 voucher.cancel(house.CANCELLED_CARDS, actor, reason)
                 return {"number": number, "kind": "voucher", "status": voucher.status}
             account = self._account(uow, number)
             if account.kind != "callback":
                 raise CardNotFound(f"{number} is an account, not a card")
+            self._check_house({house.CANCELLED_CARDS: account.balance})
             account.cancel(house.CANCELLED_CARDS, actor, reason)
             return {"number": number, "kind": "callback", "status": account.status}
 
@@ -532,7 +602,12 @@ class Ledger(Application[UUID]):
     def redeem_voucher(
         self, number: str, pin: str, phone: str, actor: str, op_id: str | None = None
     ) -> dict[str, Any]:
-        """Credit a voucher's face to the account bound to `phone`; at most once."""
+        """Credit a voucher's face to the account bound to `phone`; at most once.
+
+        A malformed PIN is refused before any try is counted: only a well-formed wrong PIN counts.
+        """
+        check_pin_format(pin)
+        check_text(phone, "a phone number", 32, required=True)
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             voucher = self._voucher(uow, number)
@@ -558,8 +633,7 @@ class Ledger(Application[UUID]):
     def _op(op_id: str | None, *request: Any) -> tuple[str, str] | None:
         if op_id is None:
             return None
-        if not op_id or len(op_id) > 200:
-            raise InvalidRequest("an operation id is 1 to 200 characters")
+        check_text(op_id, "an operation id", 200, required=True)
         return op_id, json.dumps(request, separators=(",", ":"))
 
 

@@ -7,19 +7,19 @@ store instead of creating a twin.
 
 from __future__ import annotations
 
-from uuid import UUID, uuid5
+from uuid import UUID
 
-from ledger.ids import NAMESPACE
+from ledger.ids import derived_id
 
 
 def call_id(call: str) -> UUID:
-    return uuid5(NAMESPACE, "call:" + call)
+    return derived_id("call:" + call)
 
 
 def tariff_id(name: str) -> UUID:
-    return uuid5(NAMESPACE, "tariff:" + name)
+    return derived_id("tariff:" + name)
 
 
 def blacklist_id() -> UUID:
     """The operator's one blacklist aggregate (entries are scoped by account or "*")."""
-    return uuid5(NAMESPACE, "blacklist")
+    return derived_id("blacklist")

@@ -26,9 +26,22 @@ from eventsourcing.domain import Aggregate
 
 from ledger.call_ids import call_id as session_id
 from ledger.errors import InvalidRequest, LedgerError, NotFound
+from ledger.text import check_text
 
 AUTHORIZED, REFUSED, ANSWERED, ENDED, EXPIRED = "authorized", "refused", "answered", "ended", "expired"
 OPEN = (AUTHORIZED, ANSWERED)
+#: The longest of each text a switch sends: callers have up to 20 digits and callees up to 28,
+#: with room for a '+' and separators.
+CALL_TEXT_LIMITS = {"call_id": 200, "caller": 64, "callee": 64, "service": 20, "account": 20, "booth": 64,
+                    "forwarded_from": 64, "conference_id": 64, "switch": 64, "cause": 64}
+
+
+def check_call_texts(fields: dict[str, Any]) -> None:
+    """Refuse (InvalidRequest) a call's text that is too long or holds a control character."""
+    for name, limit in CALL_TEXT_LIMITS.items():
+        value = fields.get(name)
+        if value is not None:
+            check_text(value, name, limit, required=name == "call_id")
 
 
 class CallSession(Aggregate):
@@ -115,6 +128,7 @@ class CallSession(Aggregate):
         """Open an authorized session; the caller has already reserved `hold` on the account."""
         if fields["hold"] < 0 or fields["max_seconds"] <= 0:
             raise InvalidRequest("an authorized call needs a hold >= 0 and max_seconds > 0")
+        check_call_texts(fields)
         return cls._create(cls.Authorized, id=session_id(fields["call_id"]), **fields)
 
     class Refused(Aggregate.Created):
@@ -142,6 +156,7 @@ class CallSession(Aggregate):
 
     @classmethod
     def refuse(cls, **fields: Any) -> CallSession:
+        check_call_texts(fields)
         return cls._create(cls.Refused, id=session_id(fields["call_id"]), **fields)
 
     # --- progress -----------------------------------------------------------
@@ -258,6 +273,7 @@ class CallSession(Aggregate):
             raise CallNotOpen(f"call {self.call_id} is already {self.status}")
         if billsec < 0 or cost < 0:
             raise InvalidRequest("billsec and cost must not be negative")
+        check_call_texts({"cause": cause})
         assert self.account is not None and self.plan is not None and self.plan_version is not None
         self.trigger_event(
             self.Ended, account=self.account, billsec=billsec, answered_at=answered_at, ended_at=ended_at,

@@ -21,6 +21,12 @@ class InvalidRequest(LedgerError):
     code = "invalid_request"
 
 
+class AmountTooLarge(InvalidRequest):
+    """An amount, or the balance it would leave, past the declared maximum (`ledger.money.MAX_AMOUNT`)."""
+
+    code = "amount_too_large"
+
+
 class NotFound(LedgerError):
     code = "not_found"
 

@@ -1,7 +1,13 @@
 """Money as integers in ten-thousandths of the currency unit.
 
 1.00 CNY is 10_000. Amounts never pass through a float: decimal strings at
-the edges are parsed digit by digit and formatted with exactly four decimals.
+the edges are parsed digit by digit (ASCII digits only) and formatted with
+exactly four decimals.
+
+Guarantee: no amount and no balance the ledger accepts is larger than
+`MAX_AMOUNT` (99,999,999,999.9999). Every money column of every view is a
+64-bit integer, about 9,200 times that, so any sum the views keep (house
+accounts, revenue, report totals) fits with room to spare.
 """
 
 from __future__ import annotations
@@ -9,7 +15,12 @@ from __future__ import annotations
 import re
 
 SCALE = 10_000
-_MONEY_RE = re.compile(r"^([+-]?)(\d{1,15})(?:\.(\d{1,4}))?$")
+CURRENCY = "CNY"
+#: The one declared maximum of an amount or a balance, in ten-thousandths (11 integer digits).
+MAX_AMOUNT = 10**15 - 1
+#: What a view column holds (BIGINT on PostgreSQL, INTEGER on SQLite).
+COLUMN_MAX = 2**63 - 1
+_MONEY_RE = re.compile(r"^([+-]?)([0-9]{1,11})(?:\.([0-9]{1,4}))?$", re.ASCII)
 
 
 class MoneyFormatError(ValueError):
@@ -17,19 +28,30 @@ class MoneyFormatError(ValueError):
 
 
 def parse_money(text: str | int) -> int:
-    """Parse `"12.34"` into 123400. Refuses floats, exponents and a fifth decimal."""
+    """Parse `"12.34"` into 123400. Refuses floats, exponents, a fifth decimal, digits other
+    than ASCII 0-9 and anything past `MAX_AMOUNT`."""
     if isinstance(text, bool) or not isinstance(text, (str, int)):
         raise MoneyFormatError(f"money must be a decimal string, not {type(text).__name__}")
     if isinstance(text, int):
-        return text * SCALE
+        return check_amount(text * SCALE)
     match = _MONEY_RE.match(text.strip())
     if match is None:
         raise MoneyFormatError(
             f"{text!r} is not an amount: use a decimal like 12.34 with at most 4 decimals"
+            f" and at most {format_money(MAX_AMOUNT)}"
         )
     sign, units, frac = match.groups()
     value = int(units) * SCALE + int((frac or "").ljust(4, "0"))
-    return -value if sign == "-" else value
+    return check_amount(-value if sign == "-" else value)
+
+
+def check_amount(amount: int) -> int:
+    """Return `amount` if it is an int no larger than the declared maximum either way."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise MoneyFormatError(f"money amounts are int ten-thousandths, not {type(amount).__name__}")
+    if abs(amount) > MAX_AMOUNT:
+        raise MoneyFormatError(f"an amount is at most {money_text(MAX_AMOUNT)}")
+    return amount
 
 
 def format_money(amount: int) -> str:
@@ -39,6 +61,11 @@ def format_money(amount: int) -> str:
     sign = "-" if amount < 0 else ""
     units, frac = divmod(abs(amount), SCALE)
     return f"{sign}{units}.{frac:04d}"
+
+
+def money_text(amount: int) -> str:
+    """Money as a person reads it in a message: `"2.5000 CNY"`."""
+    return f"{format_money(amount)} {CURRENCY}"
 
 
 def parse_positive_money(text: str | int) -> int:

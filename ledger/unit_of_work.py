@@ -45,6 +45,9 @@ class UnitOfWork:
     def pending_count(self) -> int:
         return sum(len(a.pending_events) for a in self.touched.values())
 
+    def pending_events(self) -> list[Any]:
+        return [e for a in self.touched.values() for e in a.pending_events]
+
     def commit(self) -> None:
         dirty = [a for a in self.touched.values() if a.pending_events]
         if dirty:

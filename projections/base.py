@@ -11,6 +11,17 @@ from projections.db import ViewDB
 Item = tuple[int, Any]  # (notification position, domain event)
 
 
+def storable(value: Any) -> Any:
+    """Text as every store can hold it: a NUL (refused since, but in logs recorded before) reads as U+FFFD.
+
+    PostgreSQL text cannot hold NUL; without this one such old event would stop a view for good.
+    The same on both stores, so a rebuild gives the same rows.
+    """
+    if type(value) is str and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
 class Projection(ABC):
     """Subclasses declare DDL (with `{p}` for the table prefix) and handlers by event class."""
 

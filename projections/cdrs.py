@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.charging import CallSession
-from projections.base import Item, Projection
+from projections.base import Item, Projection, storable
 
 COLUMNS = (
     "id", "call_id", "status", "reason", "account", "caller", "callee", "callee_e164", "category",
@@ -74,7 +74,7 @@ class CdrView(Projection):
             rows[key] = _HANDLERS[type(event)](row or {"id": key}, event)
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
         self.db.insert_many(
-            cur, self.t("cdrs"), [tuple(r.get(c) for c in COLUMNS) for r in rows.values()],
+            cur, self.t("cdrs"), [tuple(storable(r.get(c)) for c in COLUMNS) for r in rows.values()],
             ", ".join(COLUMNS), "ON CONFLICT (id) DO UPDATE SET " + updates,
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from projections.base import Item, Projection
+from projections.base import Item, Projection, storable
 
 
 class UnbalancedEvent(Exception):
@@ -49,7 +49,7 @@ class GeneralLedger(Projection):
         for position, event, lines in moves:
             name = type(event).__qualname__
             at = event.timestamp.isoformat()
-            memo = getattr(event, "memo", "") or getattr(event, "reason", "") or ""
+            memo = storable(getattr(event, "memo", "") or getattr(event, "reason", "") or "")
             for seq, (account, amount) in enumerate(lines):
                 balance = balances.get(account, 0) + amount
                 balances[account] = balance

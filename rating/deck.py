@@ -44,8 +44,8 @@ COLUMNS: tuple[str, ...] = (
     "offpeak_end",
 )
 SCALE = 10_000
-_MONEY = re.compile(r"(\d{1,12})(?:\.(\d+))?")
-_SECONDS = re.compile(r"\d{1,5}")
+_MONEY = re.compile(r"([0-9]{1,11})(?:\.([0-9]+))?")
+_SECONDS = re.compile(r"[0-9]{1,5}")
 
 
 class DeckError(ValueError):
@@ -167,7 +167,7 @@ def _row(cells: dict[str, str]) -> RateRow:
     prefix, category, name = cells["prefix"] or None, cells["category"] or None, cells["name"]
     if (prefix is None) == (category is None):
         errors.append("give exactly one of prefix or category")
-    if prefix is not None and not prefix.isdigit():
+    if prefix is not None and not (prefix.isascii() and prefix.isdigit()):
         errors.append(f"prefix {prefix!r} must be digits without '+'")
     if category is not None and category not in CATEGORIES:
         errors.append(f"category {category!r} is not one of {', '.join(sorted(CATEGORIES))}")

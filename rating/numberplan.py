@@ -36,7 +36,7 @@ SPECIAL = "special"
 CATEGORIES: frozenset[str] = frozenset({LOCAL, NATIONAL, MOBILE, HMT, INTERNATIONAL, SPECIAL})
 
 _SEPARATORS = re.compile(r"[\s\-().]")
-_DIALLED = re.compile(r"\+?\d+")
+_DIALLED = re.compile(r"\+?[0-9]+")
 
 # Number types that are priced as service numbers rather than by geography.
 _SPECIAL_TYPES = frozenset(

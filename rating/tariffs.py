@@ -140,7 +140,7 @@ class RateRow:
             _require_int("RateRow", name, getattr(self, name), minimum=1)
         if (self.prefix is None) == (self.category is None):
             raise ValueError(f"rate row {self.name!r} needs exactly one of prefix or category")
-        if self.prefix is not None and not self.prefix.isdigit():
+        if self.prefix is not None and not (self.prefix.isascii() and self.prefix.isdigit()):
             raise ValueError(
                 f"rate row {self.name!r}: prefix {self.prefix!r} must be digits without '+'"
             )

@@ -46,6 +46,7 @@ from ledger.charging import (
     CallNotFound,
     CallNotOpen,
     CallSession,
+    check_call_texts,
 )
 from ledger.errors import AccountNotFound, InvalidRequest, LedgerError
 from ledger.ids import account_id, phone_id
@@ -296,6 +297,7 @@ class Charging:
             raise InvalidRequest(f"service must be one of {', '.join(SERVICES)}")
         if not request.call_id or len(request.call_id) > 200:
             raise InvalidRequest("a call id is 1 to 200 characters")
+        check_call_texts(vars(request))
         sid = session_id(request.call_id)
         fingerprint = request.fingerprint()
         attempts = [0]
@@ -483,6 +485,7 @@ class Charging:
                     actor: str = "switch") -> Command:
         if isinstance(billsec, bool) or not isinstance(billsec, int) or billsec < 0:
             raise InvalidRequest("billsec is a non-negative whole number")
+        check_call_texts({"call_id": call, "cause": cause})
         ended_at = ended_at.astimezone(UTC) if ended_at else None
 
         def command(uow: UnitOfWork) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -70,4 +70,19 @@ def build(settings: Settings | None = None) -> Container:
         views = ViewDB(settings.database_url, settings.database_schema)
         projector = Projector(ledger, views)
     ledger.after_save.append(projector.offer)
+    ledger.house_balance = _house_balance(views, projector)
     return Container(settings, ledger, views, projector)
+
+
+def _house_balance(views: ViewDB, projector: Projector) -> Callable[[str], int]:
+    """A house account's balance from the general ledger, brought up to date first when the views can be."""
+
+    def read(name: str) -> int:
+        try:
+            projector.run()
+        except Exception:  # a stopped view reports itself elsewhere; read what it has
+            pass
+        rows = views.query("SELECT balance FROM gl_balances WHERE account = ?", (name,))
+        return int(rows[0][0]) if rows else 0
+
+    return read

@@ -3,7 +3,9 @@
 Money leaves as decimal strings with four places ("12.3400"); seconds are
 whole numbers; instants are ISO 8601 with an offset. Requests ignore
 unknown fields (switches add their own); answers may gain fields, never
-lose or rename one.
+lose or rename one. Request fields are strictly typed (`"60"` is not a
+number) and text holds no control characters, so whatever is accepted can
+be stored by every view.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ledger.money import format_money
 
-Text64 = Annotated[str, Field(min_length=1, max_length=64)]
+#: Text without C0/C1 control characters (NUL included) or DEL.
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Text64 = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
 Service = Literal["direct", "callback", "conference", "forward", "phonebar", "missed_call"]
 Reason = Literal["insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed",
                  "duplicate_call"]
@@ -23,15 +27,15 @@ Seconds = Annotated[int, Field(ge=0, le=86_400)]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True)
 
 
 class AuthorizeBody(_Body):
-    call_id: Annotated[str, Field(min_length=1, max_length=200)]
+    call_id: Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
     caller: Text64
     callee: Text64
     service: Service
-    account: Annotated[str, Field(pattern=r"^\d{4,20}$")] | None = None
+    account: Annotated[str, Field(pattern=r"^[0-9]{4,20}$")] | None = None
     booth: Text64 | None = None
     forwarded_from: Text64 | None = None
     conference_id: Text64 | None = None
@@ -49,7 +53,7 @@ class InterimBody(_Body):
 class EndBody(_Body):
     billsec: Seconds
     ended_at: AwareDatetime | None = None
-    cause: Annotated[str, Field(max_length=64)] = ""
+    cause: Annotated[str, Field(max_length=64, pattern=PRINTABLE)] = ""
 
 
 class Destination(BaseModel):

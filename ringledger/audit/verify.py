@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.money import money_text
 from projections.db import ViewDB
 from projections.runner import Projector
 from ringledger.audit import chain
@@ -58,19 +59,20 @@ def trial_balance(db: ViewDB) -> list[str]:
     ):
         if position != current:
             if total != 0:
-                return [f"trial balance is {total} after the event at position {current}, not zero"]
+                return [f"trial balance is {money_text(total)} after the event at position {current}, not zero"]
             current = position
         total += amount
         expected = last_balance.get(account, 0) + amount
         if balance_after != expected:
-            return [f"gl_postings: running balance of {account} at position {position} is {balance_after}, "
-                    f"postings sum to {expected}"]
+            return [f"gl_postings: running balance of {account} at position {position} is "
+                    f"{money_text(balance_after)}, postings sum to {money_text(expected)}"]
         last_balance[account] = balance_after
     if total != 0:
-        return [f"trial balance is {total} after the event at position {current}, not zero"]
+        return [f"trial balance is {money_text(total)} after the event at position {current}, not zero"]
     for account, balance in db.query("SELECT account, balance FROM gl_balances"):
         if last_balance.get(account, 0) != balance:
-            return [f"gl_balances: {account} is {balance}, its postings sum to {last_balance.get(account, 0)}"]
+            return [f"gl_balances: {account} is {money_text(balance)}, "
+                    f"its postings sum to {money_text(last_balance.get(account, 0))}"]
     return []
 
 

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from ringledger.config import Settings
 from ringledger.container import build
+from ringledger.demo import load_demo_tariff
 from ringledger.server import create_app
 from tests.support import TEST_CLOCK_START, TEST_PIN_KEY
 
@@ -22,6 +23,7 @@ def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) ->
         clock_start=TEST_CLOCK_START,
         switch_tokens="fuzzer=" + hashlib.sha256(TOKEN.encode()).hexdigest(),
     ))
+    load_demo_tariff(container)
     container.ledger.open_account("subscriber", "fuzz", number="8000000001", plan="demo")
     container.ledger.deposit("8000000001", 100_0000, "fuzz")
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(container))

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from freezegun import freeze_time
 
+from ledger.accounts import Account
 from rating.demo import DEMO_EFFECTIVE_FROM, demo_plan
 from ringledger.charging_service import CallRequest, Charging
 from ringledger.container import Container
@@ -53,10 +54,22 @@ class Portal:
         return body
 
 
-def open_portal(c: Container) -> Portal:
+def open_portal(c: Container, publish_demo: bool = True) -> Portal:
+    """Two bars on the demo tariff, funded, and a key per role.
+
+    An account names only a published tariff, so the demo tariff is published
+    first; with `publish_demo=False` (tests that publish it themselves) the bars
+    are recorded straight in the domain, as accounts opened before the plan was.
+    """
     ledger = c.ledger
+    charging = Charging(ledger)
+    if publish_demo and charging.tariff("demo") is None:
+        charging.publish_plan("demo", demo_plan().rows, DEMO_EFFECTIVE_FROM, "test")
     for bar in (BAR_A, BAR_B):
-        ledger.open_account("phonebar", "test", number=bar, plan="demo")
+        if publish_demo:
+            ledger.open_account("phonebar", "test", number=bar, plan="demo")
+        else:
+            ledger.execute(lambda uow, bar=bar: uow.add(Account.open(bar, "phonebar", "test", plan="demo")).summary())
         ledger.deposit(bar, 100_0000, "test")
     tokens, ids = {}, {}
     for who, role, bar in (("operator", "operator", None), ("auditor", "auditor", None),

@@ -45,7 +45,7 @@ RERATE = """mutation($filter: RerateFilter!, $version: Int) {
 
 @pytest.fixture
 def portal(container: Container) -> Portal:
-    return open_portal(container)
+    return open_portal(container, publish_demo=False)
 
 
 def publish(portal: Portal, deck: str, effective: str, who: str = "operator", plan: str = "demo") -> dict[str, Any]:

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.money import MoneyFormatError, format_money, parse_money
+from ledger.money import COLUMN_MAX, MAX_AMOUNT, MoneyFormatError, format_money, money_text, parse_money
 
 
 def test_a_decimal_string_becomes_ten_thousandths() -> None:
@@ -29,6 +29,31 @@ def test_amounts_print_with_exactly_four_decimals() -> None:
     assert format_money(-1) == "-0.0001"
 
 
-@given(st.integers(min_value=-(10**18), max_value=10**18))
+@given(st.integers(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT))
 def test_format_and_parse_round_trip_exactly(amount: int) -> None:
     assert parse_money(format_money(amount)) == amount
+
+
+def test_the_largest_accepted_amount_is_the_declared_maximum() -> None:
+    assert parse_money("99999999999.9999") == MAX_AMOUNT
+    assert parse_money("-99999999999.9999") == -MAX_AMOUNT
+    # every view column (64-bit) holds thousands of maximal balances summed
+    assert COLUMN_MAX // MAX_AMOUNT > 9000
+
+
+@pytest.mark.parametrize("big", ["100000000000", "100000000000.0000", "999999999999999.9999", "-100000000000"])
+def test_an_amount_past_the_maximum_is_refused(big: str) -> None:
+    with pytest.raises(MoneyFormatError, match="at most"):
+        parse_money(big)
+
+
+@pytest.mark.parametrize("digits", ["\u0661\u0660.\u0665", "\uff11\uff10.50", "1\u00b2", "\u0967\u0966"])
+def test_digits_other_than_ascii_are_refused(digits: str) -> None:
+    # Arabic-Indic, full-width, superscript and Devanagari digits are digits to Python, not to the ledger
+    with pytest.raises(MoneyFormatError):
+        parse_money(digits)
+
+
+def test_money_in_a_message_reads_as_a_decimal_with_its_currency() -> None:
+    assert money_text(25_000) == "2.5000 CNY"
+    assert money_text(-1) == "-0.0001 CNY"
