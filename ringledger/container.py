@@ -7,11 +7,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from ledger.application import Ledger
+from ledger.freshness import CacheSync
 from ledger.pins import PinHasher
 from projections.db import ViewDB
 from projections.runner import Projector
 from ringledger.config import Settings
+from ringledger.log_changes import log_changes
 
 
 @contextmanager
@@ -57,6 +61,22 @@ class Container:
     def catch_up(self) -> int:
         return self.projector.run()
 
+    def fresh(self) -> None:
+        """Cache and views no older than the store: what any process recorded before this call is seen.
+
+        A view that cannot apply an event is left where it stopped (its lag shows in /health);
+        the caller still gets an answer.
+        """
+        self.ledger.fresh()
+        head = self.ledger.recorder.max_notification_id() or 0
+        rows = self.views.query(f"SELECT position FROM {self.projector.tracking} WHERE name = ?", ("views",))
+        if rows and int(rows[0][0]) >= head:
+            return
+        try:
+            self.projector.run(stop=head)
+        except Exception:
+            structlog.get_logger().exception("views_catch_up_failed")
+
     def close(self) -> None:
         self.projector.close()
         self.views.close()
@@ -70,4 +90,6 @@ def build(settings: Settings | None = None) -> Container:
         views = ViewDB(settings.database_url, settings.database_schema)
         projector = Projector(ledger, views)
     ledger.after_save.append(projector.offer)
+    # Everything in the log before now is newer than this process's (empty) cache.
+    ledger.sync = CacheSync(ledger, log_changes(ledger), ledger.recorder.max_notification_id() or 0)
     return Container(settings, ledger, views, projector)

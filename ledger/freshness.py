@@ -1,0 +1,96 @@
+"""Keeping a process's aggregate cache as fresh as the store, whichever process wrote.
+
+The cache is kept without fast-forward (a cached aggregate is not re-read on
+every `get`), so another process's events would otherwise stay invisible to
+this one until a save collides. `CacheSync.catch_up()` reads the notification
+log past the position it last saw (one indexed query: position, aggregate id,
+version; no event bodies) and evicts every cached aggregate that is older
+than the store.
+
+Guarantees:
+
+* after `catch_up()` returns, no cached aggregate is older than what the
+  store had committed when it was called (the log is read in position order,
+  and positions are committed in order on both stores);
+* an aggregate loaded from the store while `catch_up()` ran is still caught:
+  the newest version seen for each recently changed id is remembered, and
+  `stale()` tells a reader to reload a copy older than it.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+#: (position, aggregate id, version) of stored events after a position, in order, at most `limit`.
+Changes = Callable[[int, int], Sequence[tuple[int, Any, int]]]
+PAGE = 5000
+REMEMBERED = 50_000
+
+
+class CacheSync:
+    def __init__(self, app: Any, changes: Changes, start: int) -> None:
+        self.app = app
+        self.changes = changes
+        self.position = start
+        self._listeners: list[weakref.WeakMethod[Callable[[set[UUID]], None]]] = []
+        self._latest: dict[UUID, int] = {}
+        self._lock = threading.Lock()
+
+    def catch_up(self) -> int:
+        """Evict what the store holds newer versions of; returns how many log entries were read."""
+        read = 0
+        with self._lock:
+            while True:
+                rows = self.changes(self.position, PAGE)
+                if not rows:
+                    break
+                changed: set[UUID] = set()
+                for _, raw_id, version in rows:
+                    oid = raw_id if isinstance(raw_id, UUID) else UUID(str(raw_id))
+                    if self._latest.get(oid, 0) < version:
+                        self._latest.pop(oid, None)
+                        self._latest[oid] = version
+                    changed.add(oid)
+                self.position = int(rows[-1][0])
+                read += len(rows)
+                self._evict_older(changed)
+                for ref in list(self._listeners):
+                    listener = ref()
+                    if listener is None:
+                        self._listeners.remove(ref)
+                    else:
+                        listener(changed)
+                if len(rows) < PAGE:
+                    break
+            if len(self._latest) > REMEMBERED:
+                for oid in list(self._latest)[: len(self._latest) - REMEMBERED // 2]:
+                    del self._latest[oid]
+        return read
+
+    def subscribe(self, method: Callable[[set[UUID]], None]) -> None:
+        """Call the bound `method` with the ids of every batch of changes read (held weakly)."""
+        with self._lock:
+            self._listeners.append(weakref.WeakMethod(method))
+
+    def stale(self, aggregate_id: UUID, version: int) -> bool:
+        """True if the log has shown a version of `aggregate_id` newer than `version`."""
+        return self._latest.get(aggregate_id, 0) > version
+
+    def _evict_older(self, ids: set[UUID]) -> None:
+        cache: Any = self.app.repository.cache
+        if cache is None:
+            return
+        for oid in ids:
+            try:
+                cached = cache.get(oid)
+            except KeyError:
+                continue
+            if cached.version < self._latest.get(oid, 0):
+                try:
+                    cache.get(oid, evict=True)
+                except KeyError:
+                    pass
