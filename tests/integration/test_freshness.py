@@ -7,11 +7,17 @@ processes, so none depends on the hour the suite runs at.
 
 from __future__ import annotations
 
+import threading
+import time
+
+import httpx
+
 from ledger.money import format_money
+from ringledger.audit.verify import verify
 from ringledger.config import Settings
 from ringledger.container import Container
 from tests.charging_support import ACCOUNT, LOCAL, PHONE, set_up
-from tests.server_process import cli, server
+from tests.server_process import HEADERS, cli, server
 
 PHONE_DIALLED = "13800138000"
 
@@ -62,3 +68,60 @@ def test_two_servers_on_one_database_announce_the_same_balance(container: Contai
         answer = b.post("/v1/calls/authorize", json={"call_id": "two-last", "caller": PHONE, "callee": LOCAL,
                                                      "service": "direct"}).json()
         assert answer["balance"] == format_money(container.ledger.account(ACCOUNT).balance)
+
+
+def _edit_stored_event(c: Container, old: bytes, new: bytes) -> int:
+    """Change the first stored event holding `old` behind the ledger's back; returns its position."""
+    table = c.ledger.recorder.events_table_name
+    column = "notification_id" if c.views.is_postgres else "rowid"
+    conn = c.views.connect()
+    try:
+        cur = conn.cursor()
+        cur.execute(f"SELECT {column}, state FROM {table} ORDER BY {column} LIMIT 50")
+        position, state = next((p, bytes(s)) for p, s in cur.fetchall() if old in bytes(s))
+        cur.execute(c.views.sql(f"UPDATE {table} SET state = ? WHERE {column} = ?"), (state.replace(old, new), position))
+        if not c.views.is_postgres:
+            conn.commit()
+        return int(position)
+    finally:
+        conn.close()
+
+
+def test_verify_on_a_live_server_raises_no_false_alarm_and_still_names_an_edited_event(
+        container: Container, settings: Settings) -> None:
+    set_up(container, 1000_0000)
+    with server(settings) as http:
+        stop = threading.Event()
+        made = [0]
+
+        def traffic(thread: int) -> None:
+            with httpx.Client(base_url=http.base_url, headers=HEADERS, timeout=30) as h:
+                for i in range(3000):
+                    if stop.is_set():
+                        return
+                    one_call(h, f"live-{thread}-{i}", billsec=30)
+                    made[0] += 1
+
+        threads = [threading.Thread(target=traffic, args=(t,)) for t in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            head = lambda: container.ledger.recorder.max_notification_id() or 0  # noqa: E731
+            deadline = time.monotonic() + 60
+            while made[0] < 20:  # traffic is flowing before the auditor starts
+                assert time.monotonic() < deadline and all(t.is_alive() for t in threads)
+                time.sleep(0.05)
+            before = head()
+            runs = [verify(container) for _ in range(4)]
+            after = head()
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=60)
+    assert after > before  # the server wrote while the auditor verified
+    assert [r.problems for r in runs] == [[]] * 4
+    assert runs[-1].position > runs[0].position
+    # An edited event is still named.
+    position = _edit_stored_event(container, b'"amount":10000000', b'"amount":90000000')
+    caught = verify(container)
+    assert not caught.ok and f"position {position}" in caught.problems[0], caught.problems
