@@ -20,6 +20,7 @@ Guarantees:
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,11 +40,20 @@ class CacheSync:
         self._listeners: list[weakref.WeakMethod[Callable[[set[UUID]], None]]] = []
         self._latest: dict[UUID, int] = {}
         self._lock = threading.Lock()
+        self._began = float("-inf")  # when the last read of the log began
 
     def catch_up(self) -> int:
-        """Evict what the store holds newer versions of; returns how many log entries were read."""
+        """Evict what the store holds newer versions of; returns how many log entries were read.
+
+        Callers arriving together share one read: a read that began after a
+        caller asked serves that caller too.
+        """
+        asked = time.monotonic()
         read = 0
         with self._lock:
+            if self._began > asked:
+                return 0
+            began = time.monotonic()
             while True:
                 rows = self.changes(self.position, PAGE)
                 if not rows:
@@ -66,10 +76,16 @@ class CacheSync:
                         listener(changed)
                 if len(rows) < PAGE:
                     break
+            self._began = began  # only a read that completed serves those who asked before it
             if len(self._latest) > REMEMBERED:
                 for oid in list(self._latest)[: len(self._latest) - REMEMBERED // 2]:
                     del self._latest[oid]
         return read
+
+    def close(self) -> None:
+        close = getattr(self.changes, "close", None)
+        if close is not None:
+            close()
 
     def subscribe(self, method: Callable[[set[UUID]], None]) -> None:
         """Call the bound `method` with the ids of every batch of changes read (held weakly)."""

@@ -15,7 +15,7 @@ from ledger.pins import PinHasher
 from projections.db import ViewDB
 from projections.runner import Projector
 from ringledger.config import Settings
-from ringledger.log_changes import log_changes
+from ringledger.log_changes import LogChanges
 
 
 @contextmanager
@@ -78,6 +78,8 @@ class Container:
             structlog.get_logger().exception("views_catch_up_failed")
 
     def close(self) -> None:
+        if self.ledger.sync is not None:
+            self.ledger.sync.close()
         self.projector.close()
         self.views.close()
         self.ledger.close()
@@ -91,5 +93,6 @@ def build(settings: Settings | None = None) -> Container:
         projector = Projector(ledger, views)
     ledger.after_save.append(projector.offer)
     # Everything in the log before now is newer than this process's (empty) cache.
-    ledger.sync = CacheSync(ledger, log_changes(ledger), ledger.recorder.max_notification_id() or 0)
+    ledger.sync = CacheSync(ledger, LogChanges(views, ledger.recorder.events_table_name),
+                            ledger.recorder.max_notification_id() or 0)
     return Container(settings, ledger, views, projector)
