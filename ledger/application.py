@@ -146,6 +146,7 @@ class Ledger(Application[UUID]):
         on its own.
         """
         for _ in range(3):
+            self.fresh()
             uow = UnitOfWork(self)
             outcome = self._group(uow, commands)
             if outcome is None:

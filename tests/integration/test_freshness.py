@@ -125,3 +125,31 @@ def test_verify_on_a_live_server_raises_no_false_alarm_and_still_names_an_edited
     position = _edit_stored_event(container, b'"amount":10000000', b'"amount":90000000')
     caught = verify(container)
     assert not caught.ok and f"position {position}" in caught.problems[0], caught.problems
+
+
+def authorize(http, call_id: str, callee: str = LOCAL) -> dict:
+    answer = http.post("/v1/calls/authorize", json={"call_id": call_id, "caller": PHONE, "callee": callee,
+                                                    "service": "direct"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_tariff_and_a_blacklist_changed_from_the_cli_apply_to_the_next_call(
+        container: Container, settings: Settings, tmp_path) -> None:
+    set_up(container, 100_0000)
+    with server(settings) as http:
+        first = authorize(http, "t-1")  # the server now holds tariff "demo" v1 and the blacklist
+        assert first["authorized"] and first["rate"]["version"] == 1
+        deck = tmp_path / "flat.csv"
+        deck.write_text("prefix,category,name,price_per_minute,first_increment,next_increment,connect_fee,"
+                        "minimum_charge,peak_price,offpeak_price,offpeak_start,offpeak_end\n"
+                        ",local,Local flat,0.50,60,60,,,,,,\n")
+        done = cli(settings, "tariffs", "import", str(deck), "--plan", "demo",
+                   "--effective", "2025-01-01T00:00:00+08:00")
+        assert done.returncode == 0, done.stderr
+        second = authorize(http, "t-2")
+        assert second["rate"]["version"] == 2 and second["rate"]["price_per_minute"] == "0.5000"
+        done = cli(settings, "calls", "block", LOCAL, "--reason", "fraud")
+        assert done.returncode == 0, done.stderr
+        third = authorize(http, "t-3")
+        assert not third["authorized"] and third["reason"] == "blacklisted"
