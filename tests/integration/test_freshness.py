@@ -12,10 +12,12 @@ import time
 
 import httpx
 
+from ledger.ids import account_id
 from ledger.money import format_money
 from ringledger.audit.verify import verify
 from ringledger.config import Settings
-from ringledger.container import Container
+from ringledger.container import Container, build
+from ringledger.keys import create_key
 from tests.charging_support import ACCOUNT, LOCAL, PHONE, set_up
 from tests.server_process import HEADERS, cli, server
 
@@ -53,8 +55,16 @@ def one_call(http, call_id: str, billsec: int = 60) -> dict:
     return end.json()
 
 
+def portal_balance(http, token: str) -> str:
+    answer = http.post("/graphql", json={"query": f'{{ account(number: "{ACCOUNT}") {{ balance }} }}'},
+                       headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]["account"]["balance"]
+
+
 def test_two_servers_on_one_database_announce_the_same_balance(container: Container, settings: Settings) -> None:
     set_up(container, 10_0000)
+    token, _ = create_key(container.ledger, "auditor", "test")
     with server(settings) as a, server(settings) as b:
         assert balance(a) == balance(b) == "10.0000"  # both hold the account in their caches
         for i in range(3):
@@ -63,6 +73,7 @@ def test_two_servers_on_one_database_announce_the_same_balance(container: Contai
             stored = format_money(container.ledger.account(ACCOUNT).balance)
             assert ended["balance"] == stored
             assert balance(a) == balance(b) == stored
+            assert portal_balance(a, token) == portal_balance(b, token) == stored
             assert stored != "10.0000"
         # An authorize on the other server announces the balance the store holds, not its cached one.
         answer = b.post("/v1/calls/authorize", json={"call_id": "two-last", "caller": PHONE, "callee": LOCAL,
@@ -153,3 +164,20 @@ def test_a_tariff_and_a_blacklist_changed_from_the_cli_apply_to_the_next_call(
         assert done.returncode == 0, done.stderr
         third = authorize(http, "t-3")
         assert not third["authorized"] and third["reason"] == "blacklisted"
+
+
+def test_a_copy_loaded_just_before_another_process_wrote_is_not_served(container: Container,
+                                                                       settings: Settings) -> None:
+    set_up(container, 10_0000)
+    other = build(settings)
+    try:
+        # A slow read in the other process loads the account, then another process writes,
+        # the other process reads the log, and only then does the slow read put its copy in the cache.
+        old = other.ledger.repository.get(account_id(ACCOUNT))
+        other.ledger.repository.cache.get(old.id, evict=True)
+        container.ledger.adjust(ACCOUNT, 1_0000, "test", "x")
+        other.ledger.fresh()
+        other.ledger.repository.cache.put(old.id, old)
+        assert other.ledger.account(ACCOUNT).balance == 11_0000
+    finally:
+        other.close()
