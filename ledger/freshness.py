@@ -68,12 +68,7 @@ class CacheSync:
                 self.position = int(rows[-1][0])
                 read += len(rows)
                 self._evict_older(changed)
-                for ref in list(self._listeners):
-                    listener = ref()
-                    if listener is None:
-                        self._listeners.remove(ref)
-                    else:
-                        listener(changed)
+                self._tell(changed)
                 if len(rows) < PAGE:
                     break
             self._began = began  # only a read that completed serves those who asked before it
@@ -81,6 +76,24 @@ class CacheSync:
                 for oid in list(self._latest)[: len(self._latest) - REMEMBERED // 2]:
                     del self._latest[oid]
         return read
+
+    def saved(self, recordings: Sequence[Any]) -> None:
+        """This process's own save: skip reading it back when it follows straight on the position read.
+
+        Only ids that continue the position without a gap are skipped, so no
+        other writer's event can lie among them. A busy lock means a read is
+        under way: it will read these too.
+        """
+        ids = sorted(r.notification.id for r in recordings if getattr(r, "notification", None) is not None)
+        if not ids or ids[-1] - ids[0] + 1 != len(ids) or not self._lock.acquire(blocking=False):
+            return
+        try:
+            if ids[0] == self.position + 1:
+                self.position = ids[-1]
+                # Other readers in this process (another charging engine) still hear of the change.
+                self._tell({r.notification.originator_id for r in recordings})
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         close = getattr(self.changes, "close", None)
@@ -95,6 +108,14 @@ class CacheSync:
     def stale(self, aggregate_id: UUID, version: int) -> bool:
         """True if the log has shown a version of `aggregate_id` newer than `version`."""
         return self._latest.get(aggregate_id, 0) > version
+
+    def _tell(self, changed: set[UUID]) -> None:
+        for ref in list(self._listeners):
+            listener = ref()
+            if listener is None:
+                self._listeners.remove(ref)
+            else:
+                listener(changed)
 
     def _evict_older(self, ids: set[UUID]) -> None:
         cache: Any = self.app.repository.cache

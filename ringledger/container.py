@@ -95,4 +95,5 @@ def build(settings: Settings | None = None) -> Container:
     # Everything in the log before now is newer than this process's (empty) cache.
     ledger.sync = CacheSync(ledger, LogChanges(views, ledger.recorder.events_table_name),
                             ledger.recorder.max_notification_id() or 0)
+    ledger.after_save.append(ledger.sync.saved)
     return Container(settings, ledger, views, projector)
