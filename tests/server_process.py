@@ -28,7 +28,8 @@ def free_port() -> int:
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     """`ringledger ARGS…` in its own process on the same store."""
-    return subprocess.run([sys.executable, "-m", "ringledger.cli", *args], env=settings_env(settings),
+    return subprocess.run([sys.executable, "-m", "ringledger.cli", *args],
+                          env={**settings_env(settings), "RINGLEDGER_POOL_SIZE": "2"},
                           capture_output=True, text=True, timeout=120)
 
 
@@ -37,7 +38,7 @@ def server(settings: Settings, **extra_env: str) -> Iterator[httpx.Client]:
     """A server process; yields a client for it (bearer token set). Stopped and reaped on exit."""
     port = free_port()
     env = {**settings_env(settings), "RINGLEDGER_SWITCH_TOKENS": "t=" + hashlib.sha256(TOKEN.encode()).hexdigest(),
-           **extra_env}
+           "RINGLEDGER_POOL_SIZE": "2", **extra_env}  # the PostgreSQL server is shared: few connections each
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen([sys.executable, "-m", "ringledger.cli", "serve", "--port", str(port)], env=env,
                             stdout=log, stderr=log, text=True)
