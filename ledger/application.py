@@ -42,6 +42,7 @@ from ledger.errors import (
     PinLocked,
     WrongPin,
 )
+from ledger.freshness import CacheSync
 from ledger.house import is_house
 from ledger.ids import account_id, batch_id, operation_id, phone_id, voucher_id
 from ledger.operations import Operation
@@ -73,6 +74,13 @@ class Ledger(Application[UUID]):
         #: Port: a house account's balance as the general ledger shows it (the composition root wires
         #: the view; without one, only single amounts and customer balances are bounded).
         self.house_balance: Callable[[str], int] = lambda name: 0
+        #: Follows the log for other processes' writes (set by the composition root).
+        self.sync: CacheSync | None = None
+
+    def fresh(self) -> None:
+        """Bring the aggregate cache up to the store: what other processes wrote is evicted."""
+        if self.sync is not None:
+            self.sync.catch_up()
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """The library's save, collecting our aggregates without runtime Protocol checks.
@@ -104,6 +112,7 @@ class Ledger(Application[UUID]):
         """Run one command to completion: retried on conflict, idempotent under `op`."""
         rechecked = False
         for _ in range(MAX_ATTEMPTS):
+            self.fresh()
             uow = UnitOfWork(self)
             if op is not None:
                 done = uow.find(operation_id(op[0]), Operation)
@@ -154,6 +163,7 @@ class Ledger(Application[UUID]):
         on its own.
         """
         for _ in range(3):
+            self.fresh()
             uow = UnitOfWork(self)
             outcome = self._group(uow, commands)
             if outcome is None:
@@ -247,11 +257,14 @@ class Ledger(Application[UUID]):
         return voucher
 
     def account(self, number: str) -> Account:
-        """Fresh state of one account (read from the store, not a cached copy)."""
-        evict(self, [account_id(number)])
+        """Fresh state of one account (no older than the store)."""
+        if self.sync is None:
+            evict(self, [account_id(number)])
+        self.fresh()
         return self._account(UnitOfWork(self), number)
 
     def account_for_phone(self, phone: str) -> str:
+        self.fresh()
         binding = UnitOfWork(self).find(phone_id(phone), PhoneBinding)
         if binding is None or binding.account is None:
             raise NumberNotBound(f"{phone} is not bound to any account")
@@ -624,6 +637,7 @@ class Ledger(Application[UUID]):
         return self.execute(command, self._op(op_id, "redeem", number, phone))
 
     def batch(self, name: str) -> CardBatch:
+        self.fresh()
         found = UnitOfWork(self).find(batch_id(name), CardBatch)
         if found is None:
             raise BatchNotFound(f"no batch {name}")

@@ -31,6 +31,11 @@ class UnitOfWork:
         if agg is None:
             try:
                 agg = self.app.repository.get(aggregate_id)
+                sync = getattr(self.app, "sync", None)
+                if sync is not None and sync.stale(aggregate_id, agg.version):
+                    # Loaded while another process's newer version was being noted: reload.
+                    evict(self.app, [aggregate_id])
+                    agg = self.app.repository.get(aggregate_id)
             except AggregateNotFoundError:
                 return None
             self.touched[aggregate_id] = agg

@@ -77,8 +77,9 @@ class ChargingPolicy:
     max_call_seconds: int = MAX_CALL_SECONDS
     default_plan: str = ""
     dial_plan: DialPlan = field(default_factory=DialPlan)
-    #: How long a cached tariff or blacklist is trusted before it is read again
-    #: (another process may have published); local changes apply at once.
+    #: Without a log-following ledger (`Ledger.sync`): how long a cached tariff or
+    #: blacklist is trusted before it is read again. With one (every container), a
+    #: cached tariff or blacklist is dropped as soon as the log shows it changed.
     refresh_seconds: float = 5.0
 
     @classmethod
@@ -163,6 +164,19 @@ class Charging:
         self._lock = threading.Lock()
         self._books: dict[str, tuple[float, RatingBook | None]] = {}
         self._blacklist: tuple[float, dict[str, frozenset[str]]] | None = None
+        if ledger.sync is not None:
+            ledger.sync.subscribe(self._changed)
+
+    def _changed(self, ids: set[UUID]) -> None:
+        """The log shows these aggregates changed (any process): forget tariffs and blacklist built from them."""
+        with self._lock:
+            for name in [n for n in self._books if tariff_id(n) in ids]:
+                del self._books[name]
+            if self._blacklist is not None and blacklist_id() in ids:
+                self._blacklist = None
+
+    def _trusted(self, stamp: float, now: float) -> bool:
+        return self.ledger.sync is not None or now - stamp < self.policy.refresh_seconds
 
     # --- tariffs ------------------------------------------------------------
 
@@ -187,16 +201,17 @@ class Charging:
         return result
 
     def tariff(self, name: str) -> RatingBook | None:
-        """Every version of tariff `name` (cached; re-read after `refresh_seconds`)."""
+        """Every version of tariff `name` (cached until the log shows it changed)."""
         now = time.monotonic()
         cached = self._books.get(name)
-        if cached is not None and now - cached[0] < self.policy.refresh_seconds:
+        if cached is not None and self._trusted(cached[0], now):
             return cached[1]
         evict(self.ledger, [tariff_id(name)])
         book = UnitOfWork(self.ledger).find(tariff_id(name), TariffBook)
         loaded = RatingBook(TariffPlan.from_dict(p) for p in book.plans) if book and book.plans else None
         with self._lock:
             self._books[name] = (now, loaded)
+        self._drop_if_stale(tariff_id(name), book, lambda: self._books.pop(name, None))
         return loaded
 
     def plan(self, name: str, version: int | None = None, at: datetime | None = None,
@@ -272,14 +287,22 @@ class Charging:
     def blacklist(self) -> dict[str, frozenset[str]]:
         now = time.monotonic()
         cached = self._blacklist
-        if cached is not None and now - cached[0] < self.policy.refresh_seconds:
+        if cached is not None and self._trusted(cached[0], now):
             return cached[1]
         evict(self.ledger, [blacklist_id()])
         found = UnitOfWork(self.ledger).find(blacklist_id(), Blacklist)
         entries = {k: frozenset(v) for k, v in found.entries.items() if v} if found else {}
         with self._lock:
             self._blacklist = (now, entries)
+        self._drop_if_stale(blacklist_id(), found, lambda: setattr(self, "_blacklist", None))
         return entries
+
+    def _drop_if_stale(self, aggregate_id: UUID, loaded: Any, drop: Callable[[], object]) -> None:
+        """A copy loaded while the log showed a newer version is not kept (the listener may have run first)."""
+        sync = self.ledger.sync
+        if sync is not None and sync.stale(aggregate_id, loaded.version if loaded is not None else 0):
+            with self._lock:
+                drop()
 
     def normalise(self, number: str) -> str:
         e164 = _e164(number, self.policy.dial_plan)
@@ -573,7 +596,8 @@ class Charging:
         return account
 
     def balance(self, number: str) -> dict[str, Any]:
-        """Balance for an IVR prompt: by account number, or by a bound phone number."""
+        """Balance for an IVR prompt: by account number, or by a bound phone number; as fresh as the store."""
+        self.ledger.fresh()
         uow = UnitOfWork(self.ledger)
         account = uow.find(account_id(number), Account)
         if account is None:

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     pin_key_file: str = "var/pin.key"
     timezone: str = "Asia/Shanghai"
     cache_size: int = 100_000
+    #: PostgreSQL connections the event store keeps open (it may open as many again under load).
+    pool_size: int = 10
     #: Switch bearer tokens as `name=sha256hex,…` (hashes only; `ringledger switches token NAME` makes one).
     switch_tokens: str = ""
     #: Seconds without a report before an open hold expires (answered: after its granted time at the earliest).
@@ -72,8 +74,8 @@ class Settings(BaseSettings):
                 POSTGRES_USER=u.username or "postgres",
                 POSTGRES_PASSWORD=u.password or "",
                 POSTGRES_SCHEMA=self.database_schema,
-                POSTGRES_POOL_SIZE="10",
-                POSTGRES_MAX_OVERFLOW="20",
+                POSTGRES_POOL_SIZE=str(self.pool_size),
+                POSTGRES_MAX_OVERFLOW=str(2 * self.pool_size),
                 POSTGRES_LOCK_TIMEOUT="10",
             )
         else:

@@ -7,11 +7,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from ledger.application import Ledger
+from ledger.freshness import CacheSync
 from ledger.pins import PinHasher
 from projections.db import ViewDB
 from projections.runner import Projector
 from ringledger.config import Settings
+from ringledger.log_changes import LogChanges
 
 
 @contextmanager
@@ -57,7 +61,25 @@ class Container:
     def catch_up(self) -> int:
         return self.projector.run()
 
+    def fresh(self) -> None:
+        """Cache and views no older than the store: what any process recorded before this call is seen.
+
+        A view that cannot apply an event is left where it stopped (its lag shows in /health);
+        the caller still gets an answer.
+        """
+        self.ledger.fresh()
+        head = self.ledger.recorder.max_notification_id() or 0
+        rows = self.views.query(f"SELECT position FROM {self.projector.tracking} WHERE name = ?", ("views",))
+        if rows and int(rows[0][0]) >= head:
+            return
+        try:
+            self.projector.run(stop=head)
+        except Exception:
+            structlog.get_logger().exception("views_catch_up_failed")
+
     def close(self) -> None:
+        if self.ledger.sync is not None:
+            self.ledger.sync.close()
         self.projector.close()
         self.views.close()
         self.ledger.close()
@@ -71,6 +93,10 @@ def build(settings: Settings | None = None) -> Container:
         projector = Projector(ledger, views)
     ledger.after_save.append(projector.offer)
     ledger.house_balance = _house_balance(views, projector)
+    # Everything in the log before now is newer than this process's (empty) cache.
+    ledger.sync = CacheSync(ledger, LogChanges(views, ledger.recorder.events_table_name),
+                            ledger.recorder.max_notification_id() or 0)
+    ledger.after_save.append(ledger.sync.saved)
     return Container(settings, ledger, views, projector)
 
 

@@ -1,5 +1,10 @@
 """`audit verify`: the views, the books and the digest chain agree with the event log.
 
+Every check reads one snapshot (`projections.snapshot`): the tracked
+position, the views and the recorded chain as of one instant, so a server
+taking traffic meanwhile never makes verify report a disagreement that does
+not exist. The rebuild goes up to that position only.
+
 Three independent checks, each naming its first disagreement:
 
 1. the digest chain recomputed from the stored bytes equals the recorded
@@ -19,6 +24,7 @@ from typing import Any
 from ledger.money import money_text
 from projections.db import ViewDB
 from projections.runner import Projector
+from projections.snapshot import snapshot
 from ringledger.audit import chain
 from ringledger.container import Container
 
@@ -42,11 +48,13 @@ def verify(
     expect: tuple[int, str] | None = None,
 ) -> Verification:
     c.catch_up()
-    position = c.projector.position()
-    result = Verification(position)
-    result.problems += chain.check(c.views, position, progress, expect)
-    result.problems += trial_balance(c.views)
-    result.problems += rebuild_and_compare(c, position, progress)
+    with snapshot(c.views) as snap:
+        rows = snap.query(f"SELECT position FROM {c.projector.tracking} WHERE name = ?", ("views",))
+        position = int(rows[0][0]) if rows else 0
+        result = Verification(position)
+        result.problems += chain.check(snap, position, progress, expect)
+        result.problems += trial_balance(snap)
+        result.problems += rebuild_and_compare(c, position, progress, live=snap)
     return result
 
 
@@ -76,7 +84,10 @@ def trial_balance(db: ViewDB) -> list[str]:
     return []
 
 
-def rebuild_and_compare(c: Container, position: int, progress: Progress | None = None) -> list[str]:
+def rebuild_and_compare(
+    c: Container, position: int, progress: Progress | None = None, live: ViewDB | None = None
+) -> list[str]:
+    """Views rebuilt up to `position` in scratch tables equal the `live` views (read as of `position`)."""
     scratch = Projector(c.ledger, c.views, prefix=SCRATCH)
     try:
         scratch.drop()
@@ -87,7 +98,7 @@ def rebuild_and_compare(c: Container, position: int, progress: Progress | None =
             return [f"rebuilding the views from the event log failed after position {scratch.position()}: {err}"]
         for projection in scratch.projections:
             for table in projection.tables:
-                problem = _compare(c.views, table, SCRATCH + table)
+                problem = _compare(live or c.views, table, c.views, SCRATCH + table)
                 if problem:
                     return [problem]
         return []
@@ -96,7 +107,7 @@ def rebuild_and_compare(c: Container, position: int, progress: Progress | None =
         scratch.close()
 
 
-def _compare(db: ViewDB, live: str, rebuilt: str) -> str | None:
+def _compare(db: ViewDB, live: str, scratch_db: ViewDB, rebuilt: str) -> str | None:
     """The first row where a live view and its rebuild differ (both read in full-column order)."""
     conn = db.connect()
     try:
@@ -106,7 +117,7 @@ def _compare(db: ViewDB, live: str, rebuilt: str) -> str | None:
     finally:
         conn.close()
     a = _rows(db, f"SELECT * FROM {live} ORDER BY {order}")
-    b = _rows(db, f"SELECT * FROM {rebuilt} ORDER BY {order}")
+    b = _rows(scratch_db, f"SELECT * FROM {rebuilt} ORDER BY {order}")
     n = 0
     while True:
         x, y = next(a, None), next(b, None)

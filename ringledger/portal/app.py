@@ -52,6 +52,7 @@ class Authenticated:
                 await _refuse(send, 403, "forbidden", "a switch key may use the switch hooks only")
                 return
             scope[PRINCIPAL] = principal
+            await run_in_threadpool(self.container.fresh)
         elif scope["type"] != "http":
             return  # no subscriptions over websockets
         await self.app(scope, receive, send)
