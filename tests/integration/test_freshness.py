@@ -156,7 +156,7 @@ def test_a_tariff_and_a_blacklist_changed_from_the_cli_apply_to_the_next_call(
                         "minimum_charge,peak_price,offpeak_price,offpeak_start,offpeak_end\n"
                         ",local,Local flat,0.50,60,60,,,,,,\n")
         done = cli(settings, "tariffs", "import", str(deck), "--plan", "demo",
-                   "--effective", "2025-01-01T00:00:00+08:00")
+                   "--effective", "2024-01-02T00:00:00+08:00")
         assert done.returncode == 0, done.stderr
         second = authorize(http, "t-2")
         assert second["rate"]["version"] == 2 and second["rate"]["price_per_minute"] == "0.5000"
