@@ -1,0 +1,129 @@
+"""Rules of money that a mutation pass found unguarded, pinned on each store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ledger import house
+from ledger.errors import AccountNotActive, AccountNotEmpty, IdempotencyConflict, WrongPin
+from ledger.application import Ledger
+from ringledger.container import Container
+from tests.charging_support import ACCOUNT, PEAK, PHONE, call, flat_rows, set_up, trial_balance
+
+
+def gl(c: Container, account: str) -> int:
+    c.catch_up()
+    rows = c.views.query("SELECT balance FROM gl_balances WHERE account = ?", (account,))
+    return rows[0][0] if rows else 0
+
+
+def card_status(c: Container, number: str) -> str:
+    c.catch_up()
+    return c.views.query("SELECT status FROM cards WHERE number = ?", (number,))[0][0]
+
+
+def test_a_voucher_redeemed_with_a_wrong_pin_is_refused_and_changes_nothing(container: Container) -> None:
+    ledger = container.ledger
+    ledger.open_account("subscriber", "t", number="6100001")
+    ledger.bind("6100001", "+8613600136001", "t")
+    [(_, number, pin)] = ledger.issue_batch("voucher", 1, 10_0000, "t", name="WRONGPIN")
+    ledger.sell_cards([number], "voucher", 10_0000, "t")
+    wrong = str((int(pin[0]) + 1) % 10) + pin[1:]
+    with pytest.raises(WrongPin):
+        ledger.redeem_voucher(number, wrong, "+8613600136001", "t")
+    # No credit, the voucher still sold, its face still in the float.
+    assert ledger.account("6100001").balance == 0
+    assert card_status(container, number) == "sold"
+    assert gl(container, house.VOUCHER_FLOAT) == 10_0000
+    # The right PIN still redeems it, once.
+    assert ledger.redeem_voucher(number, pin, "+8613600136001", "t")["balance"] == 10_0000
+    assert card_status(container, number) == "redeemed"
+    assert trial_balance(container) == 0
+
+
+def test_a_released_hold_frees_exactly_its_amount(container: Container) -> None:
+    ledger = container.ledger
+    ledger.open_account("subscriber", "t", number="6200001")
+    ledger.deposit("6200001", 10_0000, "t")
+    ledger.reserve("6200001", "h1", 3_0000, "switch")
+    ledger.reserve("6200001", "h2", 2_5000, "switch")
+    assert ledger.account("6200001").available == 4_5000
+    assert ledger.release("6200001", "h1", "switch")["available"] == 7_5000
+    account = ledger.account("6200001")
+    assert (account.balance, account.held, account.available) == (10_0000, 2_5000, 7_5000)
+    ledger.release("6200001", "h2", "switch")
+    account = ledger.account("6200001")
+    assert (account.balance, account.held, account.available) == (10_0000, 0, 10_0000)
+    assert account.holds == {}
+    assert trial_balance(container) == 0
+
+
+def test_an_upward_rerate_debits_the_customer_and_credits_the_revenue(container: Container) -> None:
+    charging = set_up(container, 10_0000)
+    charging.authorize(call("up1"))
+    assert charging.end("up1", 125)["charged"] == 3000  # 3 minutes at 0.10
+    charging.publish_plan("demo", flat_rows(2000), PEAK - timedelta(days=1), "test")
+    result = charging.rerate(["up1"], "demo", 2, "op")
+    # 3 minutes at 0.20 cost 0.60: 0.30 more is charged.
+    assert (result["rerated"], result["difference"]) == (1, 3000)
+    assert container.ledger.account(ACCOUNT).balance == 10_0000 - 6000
+    assert gl(container, house.revenue("direct", "local")) == 6000
+    assert trial_balance(container) == 0
+
+
+def test_an_operation_id_repeated_inside_one_group_commit_acts_once(container: Container) -> None:
+    ledger = container.ledger
+    ledger.open_account("subscriber", "t", number="6300001")
+    ledger.deposit("6300001", 10_0000, "t")
+    op = Ledger._op("pay-1", "debit", "6300001", 4_0000, house.ADJUSTMENTS)
+    other = Ledger._op("pay-1", "debit", "6300001", 1_0000, house.ADJUSTMENTS)
+    debit = ledger.debit_command("6300001", 4_0000, house.ADJUSTMENTS, "t")
+    results = ledger.execute_many([(debit, op), (debit, op),
+                                   (ledger.debit_command("6300001", 1_0000, house.ADJUSTMENTS, "t"), other)])
+    assert results[0] == results[1] and isinstance(results[0], dict)
+    assert isinstance(results[2], IdempotencyConflict)
+    assert ledger.account("6300001").balance == 6_0000
+    # A later group with the same id gets the first answer too.
+    assert ledger.execute_many([(debit, op)]) == [results[0]]
+    assert ledger.account("6300001").balance == 6_0000
+
+
+def test_a_suspended_account_is_refused_calls_and_debits(container: Container) -> None:
+    charging = set_up(container, 10_0000)
+    container.ledger.set_status(ACCOUNT, "suspend", "op")
+    answer = charging.authorize(call("s1"))
+    assert (answer["authorized"], answer["reason"], answer["hold"]) == (False, "account_closed", 0)
+    with pytest.raises(AccountNotActive):
+        container.ledger.debit(ACCOUNT, 1_0000, house.ADJUSTMENTS, "t")
+    account = container.ledger.account(ACCOUNT)
+    assert (account.balance, account.held) == (10_0000, 0)
+    container.ledger.set_status(ACCOUNT, "resume", "op")
+    assert charging.authorize(call("s2"))["authorized"] is True
+
+
+def test_an_account_with_bound_numbers_cannot_be_closed(container: Container) -> None:
+    ledger = container.ledger
+    ledger.open_account("subscriber", "t", number="6400001")
+    ledger.deposit("6400001", 1_0000, "t")
+    ledger.reserve("6400001", "h1", 1_0000, "switch")
+    ledger.settle("6400001", "h1", 1_0000, house.revenue("direct", "local"), "switch")  # balance now 0
+    ledger.bind("6400001", "+8613600136004", "t")
+    with pytest.raises(AccountNotEmpty):
+        ledger.set_status("6400001", "close", "op")
+    assert ledger.account("6400001").status == "active"
+    ledger.unbind("+8613600136004", "t")
+    ledger.set_status("6400001", "close", "op")
+    assert ledger.account("6400001").status == "closed"
+
+
+def test_an_account_with_an_open_hold_cannot_be_closed(container: Container) -> None:
+    ledger = container.ledger
+    ledger.open_account("subscriber", "t", number="6500001")
+    ledger.deposit("6500001", 1_0000, "t")
+    ledger.reserve("6500001", "h1", 1_0000, "switch")
+    # A hold never exceeds the balance, so the refusal must name the hold as the reason.
+    with pytest.raises(AccountNotEmpty, match="open holds"):
+        ledger.set_status("6500001", "close", "op")
+    assert ledger.account("6500001").status == "active"
