@@ -63,13 +63,52 @@ def test_a_released_hold_frees_exactly_its_amount(container: Container) -> None:
 def test_an_upward_rerate_debits_the_customer_and_credits_the_revenue(container: Container) -> None:
     charging = set_up(container, 10_0000)
     charging.authorize(call("up1"))
-    assert charging.end("up1", 125)["charged"] == 3000  # 3 minutes at 0.10
+    assert charging.end("up1", 125)["charged"] == 3000  # 3 minutes at 0.10 (peak)
     charging.publish_plan("demo", flat_rows(2000), PEAK - timedelta(days=1), "test")
     result = charging.rerate(["up1"], "demo", 2, "op")
     # 3 minutes at 0.20 cost 0.60: 0.30 more is charged.
     assert (result["rerated"], result["difference"]) == (1, 3000)
     assert container.ledger.account(ACCOUNT).balance == 10_0000 - 6000
-    assert gl(container, house.revenue("direct", "local")) == 6000
+    revenue = house.revenue("direct", "local")
+    assert gl(container, revenue) == 6000
+    assert trial_balance(container) == 0
+    customer = container.ledger.account(ACCOUNT).id.hex
+    assert container.views.query(
+        "SELECT amount, memo FROM gl_postings WHERE account = ? ORDER BY position DESC LIMIT 1", (customer,)
+    ) == [(-3000, "rerate call up1 to demo v2")]
+    assert container.views.query("SELECT billsec, cost, plan_version FROM cdrs WHERE call_id = 'up1'") == [
+        (125, 6000, 2)]
+    # Back to version 1, named although version 2 is in force: its peak band is
+    # read in Beijing time (10:00), so the call costs 0.30 again and 0.30 comes back.
+    back = charging.rerate(["up1"], "demo", 1, "op")
+    assert (back["rerated"], back["difference"]) == (1, -3000)
+    assert container.ledger.account(ACCOUNT).balance == 10_0000 - 3000
+    assert gl(container, revenue) == 3000
+    assert trial_balance(container) == 0
+
+
+def test_a_rerate_one_ten_thousandth_up_is_charged(container: Container) -> None:
+    charging = set_up(container, 10_0000)
+    charging.publish_plan("demo", flat_rows(1000), PEAK - timedelta(days=1), "test")
+    charging.authorize(call("one"))
+    assert charging.end("one", 60)["charged"] == 1000
+    charging.publish_plan("demo", flat_rows(1001), PEAK - timedelta(days=1), "test")
+    assert charging.rerate(["one"], "demo", 3, "op")["difference"] == 1
+    assert container.ledger.account(ACCOUNT).balance == 10_0000 - 1001
+    assert trial_balance(container) == 0
+
+
+def test_cancelling_a_sold_voucher_moves_its_face_and_an_unsold_one_moves_nothing(container: Container) -> None:
+    ledger = container.ledger
+    sold, unsold = [n for _, n, _ in ledger.issue_batch("voucher", 2, 10_0000, "t", name="CANCEL")]
+    ledger.sell_cards([sold], "voucher", 10_0000, "t")
+    assert gl(container, house.VOUCHER_FLOAT) == 10_0000
+    ledger.cancel_card(sold, "op", "lost in transit")
+    assert gl(container, house.VOUCHER_FLOAT) == 0
+    assert gl(container, house.CANCELLED_CARDS) == 10_0000
+    ledger.cancel_card(unsold, "op", "misprinted")
+    assert gl(container, house.CANCELLED_CARDS) == 10_0000
+    assert (card_status(container, sold), card_status(container, unsold)) == ("cancelled", "cancelled")
     assert trial_balance(container) == 0
 
 
