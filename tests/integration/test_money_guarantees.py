@@ -7,8 +7,16 @@ from datetime import timedelta
 import pytest
 
 from ledger import house
-from ledger.errors import AccountNotActive, AccountNotEmpty, IdempotencyConflict, WrongPin
+from ledger.errors import (
+    AccountNotActive,
+    AccountNotEmpty,
+    IdempotencyConflict,
+    InvalidRequest,
+    VoucherAlreadyRedeemed,
+    WrongPin,
+)
 from ledger.application import Ledger
+from ringledger.charging_service import ChargingPolicy
 from ringledger.container import Container
 from tests.charging_support import ACCOUNT, PEAK, PHONE, call, flat_rows, set_up, trial_balance
 
@@ -166,3 +174,51 @@ def test_an_account_with_an_open_hold_cannot_be_closed(container: Container) -> 
     with pytest.raises(AccountNotEmpty, match="open holds"):
         ledger.set_status("6500001", "close", "op")
     assert ledger.account("6500001").status == "active"
+
+
+def test_a_redemption_repeated_with_its_operation_id_answers_the_same_and_credits_once(container: Container) -> None:
+    ledger = container.ledger
+    ledger.open_account("subscriber", "t", number="6600001")
+    ledger.bind("6600001", "+8613600136006", "t")
+    ledger.bind("6600001", "+8613600136007", "t")
+    cards = ledger.issue_batch("voucher", 2, 10_0000, "t", name="OPID")
+    (_, number, pin), (_, other, other_pin) = cards
+    ledger.sell_cards([number, other], "voucher", 10_0000, "t")
+    first = ledger.redeem_voucher(number, pin, "+8613600136006", "t", op_id="r-1")
+    assert first == {"voucher": number, "account": "6600001", "amount": 10_0000, "balance": 10_0000}
+    assert ledger.redeem_voucher(number, pin, "+8613600136006", "t", op_id="r-1") == first
+    with pytest.raises(VoucherAlreadyRedeemed):
+        ledger.redeem_voucher(number, pin, "+8613600136006", "t", op_id="r-2")
+    # The same operation id for another voucher or another phone is a conflict, not a replay.
+    with pytest.raises(IdempotencyConflict):
+        ledger.redeem_voucher(other, other_pin, "+8613600136006", "t", op_id="r-1")
+    with pytest.raises(IdempotencyConflict):
+        ledger.redeem_voucher(number, pin, "+8613600136007", "t", op_id="r-1")
+    assert ledger.account("6600001").balance == 10_0000
+
+
+def test_a_hold_expires_only_once_its_ttl_has_passed_and_its_usage_goes_to_revenue(container: Container) -> None:
+    policy = ChargingPolicy(refresh_seconds=0, hold_ttl=600, max_call_seconds=3600)
+    charging = set_up(container, 10_0000, policy=policy)
+    charging.authorize(call("lost"))
+    charging.answer("lost", PEAK)
+    charging.interim("lost", 300)  # 5 minutes: 0.50 used
+    due = PEAK + timedelta(seconds=3600 + 600)  # max_seconds + TTL after authorize
+    assert charging.expire_stale_holds(due - timedelta(seconds=1), ["lost"]) == []
+    assert charging.interim("lost", 360)["continue"] is True  # the call is still open: 0.60 used
+    assert charging.expire_stale_holds(due, ["lost"]) == [{"call_id": "lost", "expired": True, "charged": 6000}]
+    assert charging.expire_stale_holds(due, ["lost"]) == []
+    account = container.ledger.account(ACCOUNT)
+    assert (account.balance, account.held) == (10_0000 - 6000, 0)
+    assert gl(container, house.revenue("direct", "local")) == 6000
+    assert container.views.query("SELECT status, charged, flags FROM cdrs WHERE call_id = 'lost'") == [
+        ("expired", 6000, "expired")]
+    assert trial_balance(container) == 0
+
+
+def test_an_interim_at_zero_seconds_is_accepted_and_a_negative_one_refused(container: Container) -> None:
+    charging = set_up(container, 10_0000)
+    charging.authorize(call("i0"))
+    assert charging.interim("i0", 0)["continue"] is True
+    with pytest.raises(InvalidRequest):
+        charging.interim("i0", -1)

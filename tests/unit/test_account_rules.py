@@ -58,3 +58,15 @@ def test_a_debit_of_the_whole_available_balance_is_allowed_and_one_more_is_not()
     assert account.available == 0
     with pytest.raises(InsufficientFunds):
         account.debit(1, house.ADJUSTMENTS, "t")
+
+
+def test_reported_usage_stays_within_its_hold() -> None:
+    account = Account.open("1000005", "subscriber", "t")
+    account.credit(10_000, house.DEPOSITS, "t")
+    account.reserve("h", 4_000, "switch")
+    account.report_usage("h", 0)
+    account.report_usage("h", 4_000)
+    for bad in (-1, 4_001):
+        with pytest.raises(InvalidRequest):
+            account.report_usage("h", bad)
+    assert account.holds["h"] == [4_000, 4_000]
