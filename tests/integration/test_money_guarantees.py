@@ -222,3 +222,30 @@ def test_an_interim_at_zero_seconds_is_accepted_and_a_negative_one_refused(conta
     assert charging.interim("i0", 0)["continue"] is True
     with pytest.raises(InvalidRequest):
         charging.interim("i0", -1)
+
+
+def test_the_switch_reads_whole_answers_for_interim_and_for_the_end_of_a_refused_call(container: Container) -> None:
+    charging = set_up(container, 10_0000, policy=ChargingPolicy(refresh_seconds=0, max_call_seconds=600))
+    charging.authorize(call("a1"))
+    charging.answer("a1", PEAK)
+    assert charging.interim("a1", 120) == {"call_id": "a1", "continue": True, "max_seconds": 480, "used": 2000}
+    # At max_seconds the switch is told to stop.
+    assert charging.interim("a1", 600)["continue"] is False
+    refused = charging.authorize(call("r1", caller="+8613900139000"))
+    assert refused["reason"] == "unknown_account"
+    assert charging.end("r1", 30) == {
+        "call_id": "r1", "charged": 0, "cost": 0, "balance": None, "available": None, "low_balance": False,
+        "billsec": 0, "flags": "refused", "service": "direct"}
+
+
+def test_an_end_with_its_own_hangup_time_is_recorded_at_that_instant(container: Container) -> None:
+    from datetime import datetime, timezone
+
+    charging = set_up(container, 10_0000)
+    charging.authorize(call("t1"))
+    beijing = timezone(timedelta(hours=8))
+    hangup = datetime(2024, 5, 6, 10, 5, tzinfo=beijing)  # 02:05 UTC, five minutes after authorize
+    assert charging.end("t1", 120, ended_at=hangup)["charged"] == 2000
+    container.catch_up()
+    [(ended_at,)] = container.views.query("SELECT ended_at FROM cdrs WHERE call_id = 't1'")
+    assert datetime.fromisoformat(ended_at) == hangup

@@ -5,7 +5,7 @@ import pytest
 from ledger import house
 from ledger.accounts import Account
 from ledger.errors import InsufficientFunds, InvalidRequest, PinLocked, WrongPin
-from ledger.money import MoneyFormatError, parse_positive_money
+from ledger.money import MoneyFormatError, parse_money, parse_positive_money
 
 
 def test_a_right_pin_after_wrong_ones_starts_the_count_again() -> None:
@@ -70,3 +70,8 @@ def test_reported_usage_stays_within_its_hold() -> None:
         with pytest.raises(InvalidRequest):
             account.report_usage("h", bad)
     assert account.holds["h"] == [4_000, 4_000]
+
+
+def test_a_whole_number_of_units_is_scaled_to_ten_thousandths() -> None:
+    assert parse_money(5) == 5_0000
+    assert parse_money("5") == 5_0000
