@@ -249,3 +249,22 @@ def test_an_end_with_its_own_hangup_time_is_recorded_at_that_instant(container: 
     container.catch_up()
     [(ended_at,)] = container.views.query("SELECT ended_at FROM cdrs WHERE call_id = 't1'")
     assert datetime.fromisoformat(ended_at) == hangup
+
+
+def test_a_call_of_exactly_its_maximum_is_charged_its_hold_without_flags(container: Container) -> None:
+    charging = set_up(container, 20_0000)
+    answer = charging.authorize(call("exact"))  # 20.00 at 0.10/min: 200 minutes
+    assert (answer["max_seconds"], answer["hold"]) == (12_000, 20_0000)
+    end = charging.end("exact", 12_000)
+    assert (end["charged"], end["cost"], end["flags"]) == (20_0000, 20_0000, "")
+    assert container.ledger.account(ACCOUNT).balance == 0
+    assert trial_balance(container) == 0
+
+
+def test_a_call_past_its_maximum_is_capped_at_its_hold_and_flagged(container: Container) -> None:
+    charging = set_up(container, 20_0000)
+    charging.authorize(call("long"))
+    end = charging.end("long", 12_001)
+    assert (end["charged"], end["cost"], end["flags"]) == (20_0000, 20_1000, "capped,over_max")
+    assert container.ledger.account(ACCOUNT).balance == 0
+    assert trial_balance(container) == 0
