@@ -268,3 +268,19 @@ def test_a_call_past_its_maximum_is_capped_at_its_hold_and_flagged(container: Co
     assert (end["charged"], end["cost"], end["flags"]) == (20_0000, 20_1000, "capped,over_max")
     assert container.ledger.account(ACCOUNT).balance == 0
     assert trial_balance(container) == 0
+
+
+def test_a_refusal_from_a_stale_cached_copy_is_checked_again_against_the_store(settings) -> None:
+    from ringledger.container import build
+
+    first, second = build(settings), build(settings)
+    try:
+        first.ledger.open_account("subscriber", "t", number="6700001")
+        assert first.ledger.account("6700001").balance == 0  # now cached, empty, in the first process
+        second.ledger.deposit("6700001", 5_0000, "t")  # another process funds it
+        # The first process's cached copy says 0.00; the store says 5.00: the debit goes through.
+        assert first.ledger.debit("6700001", 3_0000, house.ADJUSTMENTS, "t")["balance"] == 2_0000
+        assert second.ledger.account("6700001").balance == 2_0000
+    finally:
+        first.close()
+        second.close()
