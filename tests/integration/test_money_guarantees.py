@@ -12,6 +12,8 @@ from ledger.errors import (
     AccountNotEmpty,
     IdempotencyConflict,
     InvalidRequest,
+    NumberNotBound,
+    PinLocked,
     VoucherAlreadyRedeemed,
     WrongPin,
 )
@@ -48,6 +50,7 @@ def test_a_voucher_redeemed_with_a_wrong_pin_is_refused_and_changes_nothing(cont
     # The right PIN still redeems it, once.
     assert ledger.redeem_voucher(number, pin, "+8613600136001", "t")["balance"] == 10_0000
     assert card_status(container, number) == "redeemed"
+    assert gl(container, house.VOUCHER_FLOAT) == 0  # the float paid for the credit
     assert trial_balance(container) == 0
 
 
@@ -284,3 +287,36 @@ def test_a_refusal_from_a_stale_cached_copy_is_checked_again_against_the_store(s
     finally:
         first.close()
         second.close()
+
+
+def test_a_voucher_locks_at_the_fifth_wrong_pin_and_then_refuses_the_right_one(container: Container) -> None:
+    ledger = container.ledger
+    ledger.open_account("subscriber", "t", number="6800001")
+    ledger.bind("6800001", "+8613600136008", "t")
+    [(_, number, pin)] = ledger.issue_batch("voucher", 1, 10_0000, "t", name="LOCK")
+    ledger.sell_cards([number], "voucher", 10_0000, "t")
+    wrong = str((int(pin[0]) + 1) % 10) + pin[1:]
+    for _ in range(4):
+        with pytest.raises(WrongPin):
+            ledger.redeem_voucher(number, wrong, "+8613600136008", "t")
+    with pytest.raises(PinLocked):
+        ledger.redeem_voucher(number, wrong, "+8613600136008", "t")
+    with pytest.raises(PinLocked):
+        ledger.redeem_voucher(number, pin, "+8613600136008", "t")
+    assert ledger.account("6800001").balance == 0
+
+
+def test_a_voucher_redeemed_for_an_unbound_phone_is_refused_and_stays_sold(container: Container) -> None:
+    ledger = container.ledger
+    [(_, number, pin)] = ledger.issue_batch("voucher", 1, 10_0000, "t", name="NOPHONE")
+    ledger.sell_cards([number], "voucher", 10_0000, "t")
+    with pytest.raises(NumberNotBound):
+        ledger.redeem_voucher(number, pin, "+8613600136009", "t")
+    assert card_status(container, number) == "sold"
+
+
+def test_a_blacklisted_caller_is_refused_however_the_switch_writes_the_number(container: Container) -> None:
+    charging = set_up(container, 10_0000)
+    charging.block("13800138000", "op")  # stored as +8613800138000
+    answer = charging.authorize(call("b1", caller="13800138000"))
+    assert (answer["authorized"], answer["reason"]) == (False, "blacklisted")

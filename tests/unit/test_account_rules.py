@@ -5,7 +5,7 @@ import pytest
 from ledger import house
 from ledger.accounts import Account
 from ledger.errors import InsufficientFunds, InvalidRequest, PinLocked, WrongPin
-from ledger.money import MoneyFormatError, parse_money, parse_positive_money
+from ledger.money import MoneyFormatError, format_money, parse_money, parse_positive_money
 
 
 def test_a_right_pin_after_wrong_ones_starts_the_count_again() -> None:
@@ -75,3 +75,7 @@ def test_reported_usage_stays_within_its_hold() -> None:
 def test_a_whole_number_of_units_is_scaled_to_ten_thousandths() -> None:
     assert parse_money(5) == 5_0000
     assert parse_money("5") == 5_0000
+
+
+def test_zero_and_small_amounts_are_formatted_without_a_minus() -> None:
+    assert [format_money(a) for a in (0, 1, -1, 12_3400)] == ["0.0000", "0.0001", "-0.0001", "12.3400"]
