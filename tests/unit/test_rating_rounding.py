@@ -57,3 +57,12 @@ def test_a_call_costs_the_rounded_up_exact_price_plus_the_connect_fee_and_at_lea
     assert charge.cost >= minimum
     assert charge.cost >= exact + fee
     assert charge.cost == max(minimum, math.ceil(exact) + fee)
+
+
+def test_a_band_edge_is_read_to_the_minute() -> None:
+    from rating.demo import demo_plan
+    from rating.rate import price_at
+
+    local = next(r for r in demo_plan().rows if r.category == "local")  # off-peak 21:00-07:00 Beijing
+    at = [datetime(2024, 3, 4, h - 8, m, tzinfo=UTC) for h, m in ((20, 59), (21, 30), (22, 0))]
+    assert [price_at(local, t, "Asia/Shanghai")[0] for t in at] == [1000, 600, 600]
