@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 PORT ?= 8080
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean mutate
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,5 +31,21 @@ bench: $(STAMP)
 	$(BIN)/python bench/rating.py
 	$(BIN)/python bench/portal.py
 
+# Mutation testing (mutmut, configured in pyproject.toml). By default only the
+# functions that hold money rules; `make mutate MUTANTS=` mutates all of ledger/,
+# rating/ and the charging service (several hours on two cores).
+MUTANTS ?= ledger.accounts.* ledger.vouchers.* ledger.operations.* ledger.money.* rating.rate.* \
+	ledger.application.xǁLedgerǁexecute* ledger.application.xǁLedgerǁ_group* \
+	ledger.application.xǁLedgerǁredeem_voucher* \
+	ringledger.charging_service.xǁChargingǁ_decide* ringledger.charging_service.xǁChargingǁend_command* \
+	ringledger.charging_service.xǁChargingǁinterim_command* \
+	ringledger.charging_service.xǁChargingǁexpire_command* \
+	ringledger.charging_service.xǁChargingǁrerate_command*
+
+mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'
+	nice -n 10 $(BIN)/mutmut run --max-children 2 $(foreach m,$(MUTANTS),'$(m)')
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var mutants

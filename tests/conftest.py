@@ -12,10 +12,18 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from ringledger.config import Settings
 from ringledger.container import Container, build
 from tests.support import PG_URL, TEST_PIN_KEY, drop_schema, require_postgres
+
+# `make mutate` runs the properties under tracing on a busy machine: fewer
+# examples, no timing health checks (selected with --hypothesis-profile=mutate).
+hypothesis_settings.register_profile(
+    "mutate", max_examples=25, deadline=None, suppress_health_check=list(HealthCheck)
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -1,19 +1,51 @@
-"""Fuzz the switch hooks from their own OpenAPI document: no input makes the server fail (5xx)."""
+"""Fuzz the switch hooks from their own OpenAPI document: no input makes the server fail (5xx).
+
+The store has a tariff and a funded account bound to a phone, and half of the
+generated requests are steered to that phone and to a small pool of call ids,
+so authorize, answer, interim and end reach the hold and settle path, not
+only refusals.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from ringledger.config import Settings
 from ringledger.container import build
-from ringledger.demo import load_demo_tariff
 from ringledger.server import create_app
+from tests.charging_support import ACCOUNT, HONG_KONG, LOCAL, PEAK, PHONE, set_up, trial_balance
 from tests.support import TEST_CLOCK_START, TEST_PIN_KEY
 
 TOKEN = "fuzz-token"
+CALL_IDS = [f"fuzz-{i}" for i in range(4)]
+STEERED = itertools.count()
+
+
+def steer(case) -> None:
+    """Every other generated request is aimed at the funded phone and the pool of call ids.
+
+    The choice is a plain counter, not a drawn value: hypothesis would shrink a
+    drawn choice towards "do not steer" and the pool's first id.
+    """
+    n = next(STEERED)
+    if n % 2:
+        return
+    call_id = CALL_IDS[(n // 2) % len(CALL_IDS)]
+    if case.operation.path == "/v1/calls/authorize" and isinstance(case.body, dict):
+        case.body.pop("account", None)
+        case.body.update(call_id=call_id, caller=PHONE, callee=(LOCAL, HONG_KONG)[(n // 2) % 2], service="direct")
+    elif "call_id" in (case.path_parameters or {}):
+        case.path_parameters["call_id"] = call_id
+        if isinstance(case.body, dict):
+            for seconds in ("billsec", "used_seconds"):
+                if seconds in case.body:
+                    case.body[seconds] = 60 + n
+    elif "number" in (case.path_parameters or {}):
+        case.path_parameters["number"] = PHONE
 
 
 def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) -> None:
@@ -22,25 +54,36 @@ def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) ->
         pin_key=TEST_PIN_KEY,
         clock_start=TEST_CLOCK_START,
         switch_tokens="fuzzer=" + hashlib.sha256(TOKEN.encode()).hexdigest(),
+        max_call_seconds=300,  # each call holds at most 5 minutes, so all the pool's calls fit
     ))
-    load_demo_tariff(container)
-    container.ledger.open_account("subscriber", "fuzz", number="8000000001", plan="demo")
-    container.ledger.deposit("8000000001", 100_0000, "fuzz")
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(container))
+    set_up(container, 100_0000)  # the demo tariff; 100.00 on ACCOUNT, bound to PHONE
+    app = create_app(container)
+    app.state.charging.clock = lambda: PEAK  # every call is priced at one fixed instant
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [op.ok() for op in schema.get_all_operations() if op.ok().path.startswith("/v1/")]
     assert len(operations) == 6  # authorize, answer, interim, end, balance, pin verify
     statuses: list[int] = []
+    answers: dict[str, list[dict]] = {}
     try:
         for operation in operations:
 
             @given(case=operation.as_strategy())
-            @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
             def no_server_error(case) -> None:
+                steer(case)
                 response = case.call(headers={"Authorization": f"Bearer {TOKEN}"})
                 statuses.append(response.status_code)
                 assert response.status_code < 500, (case.method, case.formatted_path, case.body, response.text)
+                if response.status_code == 200:
+                    answers.setdefault(case.operation.path, []).append(response.json())
 
             no_server_error()
+        # The fuzz reached the money path: a hold was taken and a call was settled.
+        assert any(a.get("authorized") and a.get("hold") for a in answers["/v1/calls/authorize"])
+        assert any(a.get("charged") not in (None, "0.0000") for a in answers["/v1/calls/{call_id}/end"])
+        account = container.ledger.account(ACCOUNT)
+        assert account.balance >= 0 and account.available >= 0
+        assert trial_balance(container) == 0
     finally:
         container.close()
     assert any(s == 200 for s in statuses) and any(400 <= s < 500 for s in statuses)
