@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     #: Group commit: most hook commands per transaction, and how long to wait for more.
     group_commit_size: int = 256
     group_commit_window_ms: float = 0.0
+    #: Longest a hook waits for the store before answering 503 `unavailable` (also the
+    #: PostgreSQL connect timeout and the SQLite lock wait).
+    store_timeout_seconds: int = 2
+    #: Largest request body read from a switch hook, and from a GraphQL request (larger: 413).
+    max_hook_body_bytes: int = 16_384
+    max_graphql_body_bytes: int = 262_144
+    #: Serve /metrics and /docs (with /openapi.json) to anyone who reaches the port.
+    #: When false, /metrics needs a switch bearer token and /docs is not served.
+    public_metrics: bool = True
+    public_docs: bool = True
 
     @property
     def is_postgres(self) -> bool:
@@ -63,13 +73,14 @@ class Settings(BaseSettings):
                 POSTGRES_POOL_SIZE="10",
                 POSTGRES_MAX_OVERFLOW="20",
                 POSTGRES_LOCK_TIMEOUT="10",
+                POSTGRES_CONNECT_TIMEOUT=str(max(2, self.store_timeout_seconds)),
             )
         else:
             Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
                 SQLITE_DBNAME=self.sqlite_path,
-                SQLITE_LOCK_TIMEOUT="30",
+                SQLITE_LOCK_TIMEOUT=str(max(1, self.store_timeout_seconds)),
             )
         return env
 

@@ -9,7 +9,11 @@ next one gathers, so the group size follows the load with no fixed delay.
 Guarantees: a waiter is answered only after the transaction holding its
 command has committed (durable) or failed; each waiter gets its own result
 or its own `LedgerError`; an unexpected error in one command does not fail
-the others (the group is re-run one command at a time).
+the others (the group is re-run one command at a time). With the store gone
+nobody waits past `deadline` seconds for the store to come back: a command
+still queued then is withdrawn (never run) and answered `StoreUnavailable`
+(a 503), and a group whose transaction failed for want of the store is
+answered `StoreUnavailable` at once, not re-run command by command.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from concurrent.futures import Future
 from typing import Any
 
 from ledger.application import Command, Ledger
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StoreUnavailable
+from ringledger.store_errors import is_store_unavailable, unavailable
 
 Outcome = dict[str, Any] | LedgerError
 Waiter = tuple[Command, tuple[str, str] | None, asyncio.AbstractEventLoop | None, Any]
@@ -35,8 +40,9 @@ class Stopped(LedgerError):
 
 class GroupCommitter:
     def __init__(self, ledger: Ledger, *, max_size: int = 256, window: float = 0.0,
-                 on_flush: Callable[[int, float], None] | None = None) -> None:
+                 on_flush: Callable[[int, float], None] | None = None, deadline: float = 2.0) -> None:
         self.ledger = ledger
+        self.deadline = deadline
         self.max_size = max(1, max_size)
         self.window = max(0.0, window)
         self.on_flush = on_flush
@@ -53,8 +59,23 @@ class GroupCommitter:
         """Queue `command`; resolves after its group's transaction (result or LedgerError)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
-        self._put((command, op, loop, future))
-        return await future
+        waiter: Waiter = (command, op, loop, future)
+        self._put(waiter)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.deadline)
+        except TimeoutError:
+            if self._withdraw(waiter):
+                return StoreUnavailable("the ledger store did not answer in time; nothing was changed, retry")
+            return await future  # its transaction is under way: its outcome is the answer
+
+    def _withdraw(self, waiter: Waiter) -> bool:
+        """Take a waiter off the queue if no group has taken it yet (then it never runs)."""
+        with self._ready:
+            try:
+                self._queue.remove(waiter)
+            except ValueError:
+                return False
+            return True
 
     def submit_wait(self, command: Command, op: tuple[str, str] | None = None) -> Outcome:
         """The same from a plain thread (CLI, scheduler, tests)."""
@@ -115,7 +136,9 @@ class GroupCommitter:
     def _execute(self, group: list[Waiter]) -> list[Outcome | BaseException]:
         try:
             return list(self.ledger.execute_many([(c, op) for c, op, _, _ in group]))
-        except Exception:  # one bad command must not fail its neighbours: run each alone
+        except Exception as exc:  # one bad command must not fail its neighbours: run each alone
+            if is_store_unavailable(exc):
+                return [unavailable(exc)] * len(group)
             outcomes: list[Outcome | BaseException] = []
             for command, op, _, _ in group:
                 try:
@@ -123,7 +146,7 @@ class GroupCommitter:
                 except LedgerError as err:
                     outcomes.append(err)
                 except Exception as err:
-                    outcomes.append(err)
+                    outcomes.append(unavailable(err) if is_store_unavailable(err) else err)
             return outcomes
 
 

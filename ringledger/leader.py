@@ -27,9 +27,15 @@ class Leader:
 
     def try_lead(self) -> bool:
         """True while this process leads; asks for the lock when it does not yet."""
-        if self.is_leader:
+        if not self.db.is_postgres:
             return True
         with self._lock:
+            if self._conn is not None and self.is_leader:
+                try:  # the lock lives as long as its connection: a lost connection lost the lead
+                    self._conn.execute("SELECT 1")
+                    return True
+                except Exception:
+                    self._close()
             if self._conn is None:
                 self._conn = self.db.connect()
             row = self._conn.execute(
@@ -38,9 +44,16 @@ class Leader:
             self.is_leader = bool(row[0])
             return self.is_leader
 
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        self.is_leader = False
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # already gone
+                pass
+
     def resign(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._close()
             self.is_leader = not self.db.is_postgres

@@ -22,6 +22,7 @@ from ringledger.container import Container
 from ringledger.keys import Principal, authenticate, bearer_token
 from ringledger.portal.context import Context
 from ringledger.portal.errors import format_error, is_refusal
+from ringledger.portal.offloop import OffLoopHTTPHandler
 from ringledger.portal.rules import validation_rules
 from ringledger.portal.schema import build_schema
 
@@ -82,5 +83,6 @@ def portal(container: Container, *, debug: bool = False) -> Authenticated:
         explorer=ExplorerGraphiQL(title="ringledger portal"),
         debug=debug,
         logger=LOGGER,
+        http_handler=OffLoopHTTPHandler(),
     )
     return Authenticated(graphql, container)
