@@ -13,7 +13,10 @@ the others (the group is re-run one command at a time). With the store gone
 nobody waits past `deadline` seconds for the store to come back: a command
 still queued then is withdrawn (never run) and answered `StoreUnavailable`
 (a 503), and a group whose transaction failed for want of the store is
-answered `StoreUnavailable` at once, not re-run command by command.
+answered `StoreUnavailable` at once, not re-run command by command. While
+the store is down, one group every `probe_interval` seconds tries it; the
+others are answered `StoreUnavailable` without waiting on it, so a switch
+hears "unavailable" in about the store's own timeout at most.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class GroupCommitter:
                  on_flush: Callable[[int, float], None] | None = None, deadline: float = 2.0) -> None:
         self.ledger = ledger
         self.deadline = deadline
+        self.probe_interval = min(0.5, deadline)
+        self._down_since: float | None = None
+        self._next_probe = 0.0
         self.max_size = max(1, max_size)
         self.window = max(0.0, window)
         self.on_flush = on_flush
@@ -126,7 +132,16 @@ class GroupCommitter:
             if not group:
                 return
             started = time.perf_counter()
+            if self._down_since is not None and time.monotonic() < self._next_probe:
+                _answer(group, [StoreUnavailable("the ledger store is not answering; nothing was changed, retry")]
+                        * len(group))
+                continue
             outcomes = self._execute(group)
+            if outcomes and isinstance(outcomes[0], StoreUnavailable) and all(o is outcomes[0] for o in outcomes):
+                self._down_since = self._down_since or time.monotonic()
+                self._next_probe = time.monotonic() + self.probe_interval
+            else:
+                self._down_since = None
             self.groups += 1
             self.commands += len(group)
             if self.on_flush is not None:
