@@ -268,3 +268,14 @@ def test_metrics_and_docs_can_be_closed_to_strangers(container: Container) -> No
         assert client.get("/metrics", headers=HEADERS).status_code == 200
         assert client.get("/docs").status_code == 404
         assert client.get("/openapi.json").status_code == 404
+
+
+def test_a_query_with_too_many_tokens_is_refused_as_an_invalid_query(container: Container) -> None:
+    portal = open_portal(container)
+    query = "{ " + " ".join(f"a{i}: __typename" for i in range(8_000)) + " }"  # 24,000 tokens, 140 KB
+    answer = portal.gql("bar_a", query)
+    assert "errors" in answer, {k: v for k, v in answer.items() if k != "data"}
+    assert answer["errors"][0]["extensions"]["code"] == "invalid_query"
+    assert "tokens" in answer["errors"][0]["message"]
+    small = portal.gql("bar_a", "{ " + " ".join(f"a{i}: __typename" for i in range(3_000)) + " }")
+    assert "errors" not in small and len(small["data"]) == 3_000
