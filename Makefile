@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/charging.py
 	$(BIN)/python bench/rating.py
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/hooks_under_graphql.py
 
 clean:
 	rm -rf $(VENV) var
