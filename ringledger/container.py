@@ -57,6 +57,19 @@ class Container:
     def catch_up(self) -> int:
         return self.projector.run()
 
+    def settle_views(self) -> None:
+        """After a committed command: bring the views up to date if they can be.
+
+        What was committed is the answer; a view that cannot follow stops
+        alone and says so in /health, never in the caller's answer.
+        """
+        try:
+            self.projector.run()
+        except Exception:
+            import structlog
+
+            structlog.get_logger().warning("views_behind_after_commit", error=self.projector.last_error)
+
     def close(self) -> None:
         self.projector.close()
         self.views.close()

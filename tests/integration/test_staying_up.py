@@ -279,3 +279,19 @@ def test_a_query_with_too_many_tokens_is_refused_as_an_invalid_query(container: 
     assert "tokens" in answer["errors"][0]["message"]
     small = portal.gql("bar_a", "{ " + " ".join(f"a{i}: __typename" for i in range(3_000)) + " }")
     assert "errors" not in small and len(small["data"]) == 3_000
+
+
+def test_a_committed_redemption_is_answered_as_committed_while_a_view_is_broken(own: Container) -> None:
+    portal = open_portal(own)
+    set_up(own, 0)
+    (_, number, pin), = own.ledger.issue_batch("voucher", 1, 50_0000, "test", name="V1")
+    own.ledger.sell_cards([number], "voucher", 50_0000, "test")
+    own.catch_up()
+    projection = own.projector.projections[0]
+    projection.apply_page = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full"))  # type: ignore[method-assign]
+    with portal.client:
+        answer = portal.gql("operator", f'mutation {{ redeemVoucher(number: "{number}", pin: "{pin}", '
+                                        f'phone: "{PHONE}") {{ amount balance }} }}')
+    assert "errors" not in answer, answer
+    assert answer["data"]["redeemVoucher"] == {"amount": "50.0000", "balance": "50.0000"}
+    assert own.ledger.account("8000000001").balance == 50_0000
