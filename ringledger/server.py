@@ -31,7 +31,9 @@ def views_state(container: Container) -> dict[str, Any]:
     state: dict[str, Any] = {"status": "ok", "views_last_error": projector.last_error}
     try:
         head = container.ledger.recorder.max_notification_id() or 0
-        position = projector.position()
+        # Read on this thread's own connection: the projector's may be waiting on a lock.
+        rows = container.views.query(f"SELECT position FROM {projector.tracking} WHERE name = 'views'")
+        position = int(rows[0][0]) if rows else 0
     except Exception as exc:
         state.update(status="unavailable", store_error=f"{type(exc).__name__}: {exc}"[:300])
         return state
