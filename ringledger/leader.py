@@ -48,6 +48,10 @@ class Leader:
         conn, self._conn = self._conn, None
         self.is_leader = False
         if conn is not None:
+            try:  # release at once (a closed connection's backend may linger a moment)
+                conn.execute("SELECT pg_advisory_unlock_all()")
+            except Exception:  # the connection is gone, and the lock with it
+                pass
             try:
                 conn.close()
             except Exception:  # already gone

@@ -28,7 +28,8 @@ def views_state(container: Container) -> dict[str, Any]:
     "unavailable" when the store does not answer.
     """
     projector = container.projector
-    state: dict[str, Any] = {"status": "ok", "views_last_error": projector.last_error}
+    last_error = projector.last_error  # read once: the follower may clear it meanwhile
+    state: dict[str, Any] = {"status": "ok", "views_last_error": last_error}
     try:
         head = container.ledger.recorder.max_notification_id() or 0
         # Read on this thread's own connection: the projector's may be waiting on a lock.
@@ -38,7 +39,7 @@ def views_state(container: Container) -> dict[str, Any]:
         state.update(status="unavailable", store_error=f"{type(exc).__name__}: {exc}"[:300])
         return state
     state.update(events=head, views_position=position, views_lag=max(0, head - position))
-    if projector.last_error is not None:
+    if last_error is not None:
         state["status"] = "degraded"
     return state
 

@@ -298,3 +298,19 @@ def test_a_committed_redemption_is_answered_as_committed_while_a_view_is_broken(
     assert "errors" not in answer, answer
     assert answer["data"]["redeemVoucher"] == {"amount": "50.0000", "balance": "50.0000"}
     assert own.ledger.account("8000000001").balance == 50_0000
+
+
+def test_the_scheduler_leader_notices_its_lost_lock_and_takes_it_again(store: Store, own: Container) -> None:  # noqa: F811
+    from ringledger.leader import Leader
+
+    leader = Leader(own.views)
+    try:
+        assert leader.try_lead()
+        store.lose_connections(own)  # on PostgreSQL the advisory lock went with the connection
+        assert leader.try_lead()  # asks again on a new connection instead of trusting its old answer
+        if own.views.is_postgres:
+            held = own.views.query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                                   "database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+            assert held == [(1,)]
+    finally:
+        leader.resign()
