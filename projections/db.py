@@ -45,6 +45,9 @@ class ViewDB:
         self.schema = schema
         self.is_postgres = url.startswith(("postgresql://", "postgres://"))
         self._local = threading.local()
+        #: Every per-thread connection handed out, so that `close` closes them all (worker threads too).
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
 
     def connect(self) -> Any:
         if self.is_postgres:
@@ -120,6 +123,9 @@ class ViewDB:
             conn = None
         if conn is None:
             conn = self._local.conn = self.connect()
+            with self._opened_lock:
+                self._opened = [c for c in self._opened if not is_broken(c)]
+                self._opened.append(conn)
         return conn
 
     def discard(self) -> None:
@@ -167,7 +173,15 @@ class ViewDB:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
+        """Close every thread's connection (the calling thread's and any worker's)."""
         self.discard()
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            try:
+                conn.close()
+            except Exception:  # already gone
+                pass
 
 
 def equal_filters(pairs: tuple[tuple[str, Any], ...]) -> tuple[list[str], list[Any]]:

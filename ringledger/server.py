@@ -48,6 +48,7 @@ def create_app(container: Container) -> FastAPI:
     settings = container.settings
     follower = Follower(container.projector)
     hooks = SwitchHooks(container)
+    graphql = portal(container)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +59,7 @@ def create_app(container: Container) -> FastAPI:
             yield
         finally:
             hooks.stop()
+            graphql.close()
             follower.stop()
             container.ledger.after_save.remove(follower.poke)
 
@@ -65,7 +67,7 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="ringledger", version="1", lifespan=lifespan, **docs)
     app.state.container = container
     hooks.install(app)
-    app.add_route("/graphql", portal(container))
+    app.add_route("/graphql", graphql)
     _view_metrics(hooks, container)
 
     @app.get("/health")

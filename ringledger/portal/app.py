@@ -83,6 +83,8 @@ def portal(container: Container, *, debug: bool = False) -> Authenticated:
         explorer=ExplorerGraphiQL(title="ringledger portal"),
         debug=debug,
         logger=LOGGER,
-        http_handler=OffLoopHTTPHandler(),
+        http_handler=(handler := OffLoopHTTPHandler()),
     )
-    return Authenticated(graphql, container)
+    app = Authenticated(graphql, container)
+    app.close = handler.close  # type: ignore[attr-defined]
+    return app

@@ -65,3 +65,7 @@ class OffLoopHTTPHandler(GraphQLHTTPHandler):
             execution_context_class=self.execution_context_class,
         )
         return await asyncio.get_running_loop().run_in_executor(self.pool, run)
+
+    def close(self) -> None:
+        """Let the workers finish what they run and exit (the app is shutting down)."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
