@@ -26,7 +26,8 @@ def is_store_unavailable(exc: BaseException) -> bool:
 
 
 def unavailable(exc: BaseException) -> StoreUnavailable:
-    """The one refusal a caller gets for a store failure (the cause stays in the log)."""
+    """The refusal for a store failure under way: the connection may have gone after the commit."""
     return StoreUnavailable(
-        f"the ledger store is not answering ({type(exc).__name__}); retry (a repeat with the same id changes nothing)"
+        f"the ledger store stopped answering ({type(exc).__name__}); the outcome is unknown: "
+        "retry with the same id to learn it (a repeat changes nothing)"
     )
