@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/charging.py
 	$(BIN)/python bench/rating.py
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/hooks_under_graphql.py
 
 # Mutation testing (mutmut, configured in pyproject.toml). By default only the
 # functions that hold money rules; `make mutate MUTANTS=` mutates all of ledger/,

@@ -113,3 +113,13 @@ class IdempotencyConflict(LedgerError):
     """The same operation id was used before for a different request."""
 
     code = "idempotency_conflict"
+
+
+class StoreUnavailable(LedgerError):
+    """The event store did not answer (outage, lost connection, lock timeout): retry later.
+
+    Raised for a command whose transaction did not complete; a switch treats
+    it as "fail closed" (HTTP 503).
+    """
+
+    code = "unavailable"

@@ -14,6 +14,30 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+#: Seconds to wait for a PostgreSQL connection before calling the store unavailable.
+CONNECT_TIMEOUT = 2
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """True for errors that mean "this connection (or the server) is gone", not "this SQL is wrong".
+
+    psycopg's OperationalError / InterfaceError (terminated backend, closed
+    connection, refused connection) and sqlite3's use of a closed connection.
+    A caller may drop the connection and try again on a fresh one.
+    """
+    if isinstance(exc, sqlite3.ProgrammingError):
+        return "closed" in str(exc)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+def is_broken(conn: Any) -> bool:
+    """A connection that can no longer be used (closed, or its server side is gone)."""
+    return bool(getattr(conn, "closed", False) or getattr(conn, "broken", False))
+
 
 class ViewDB:
     def __init__(self, url: str, schema: str = "public") -> None:
@@ -21,6 +45,9 @@ class ViewDB:
         self.schema = schema
         self.is_postgres = url.startswith(("postgresql://", "postgres://"))
         self._local = threading.local()
+        #: Every per-thread connection handed out, so that `close` closes them all (worker threads too).
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
 
     def connect(self) -> Any:
         if self.is_postgres:
@@ -34,6 +61,7 @@ class ViewDB:
                 password=u.password or None,
                 dbname=u.path.lstrip("/") or "postgres",
                 autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT,
             )
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             conn.execute(f'SET search_path TO "{self.schema}"')
@@ -88,11 +116,27 @@ class ViewDB:
         return out
 
     def conn(self) -> Any:
-        """A connection owned by the calling thread (reused)."""
+        """A connection owned by the calling thread (reused; reopened when it was lost)."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and is_broken(conn):
+            self.discard()
+            conn = None
         if conn is None:
             conn = self._local.conn = self.connect()
+            with self._opened_lock:
+                self._opened = [c for c in self._opened if not is_broken(c)]
+                self._opened.append(conn)
         return conn
+
+    def discard(self) -> None:
+        """Forget the calling thread's connection (after it was lost); the next use opens another."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # already gone
+                pass
 
     @contextmanager
     def transaction(self, conn: Any | None = None, *, write: bool = True) -> Iterator[Any]:
@@ -102,7 +146,10 @@ class ViewDB:
         try:
             yield cur
         except BaseException:
-            cur.execute("ROLLBACK")
+            try:
+                cur.execute("ROLLBACK")
+            except Exception:  # the connection is gone: the server has rolled back already
+                pass
             raise
         else:
             cur.execute("COMMIT")
@@ -110,18 +157,31 @@ class ViewDB:
             cur.close()
 
     def query(self, statement: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self.conn().cursor()
-        try:
-            cur.execute(self.sql(statement), params)
-            return [tuple(r) for r in cur.fetchall()]
-        finally:
-            cur.close()
+        """Run a read; a connection lost since its last use is replaced and the read tried once more."""
+        for attempt in (1, 2):
+            try:
+                cur = self.conn().cursor()
+                try:
+                    cur.execute(self.sql(statement), params)
+                    return [tuple(r) for r in cur.fetchall()]
+                finally:
+                    cur.close()
+            except Exception as exc:
+                if attempt == 2 or not is_connection_lost(exc):
+                    raise
+                self.discard()
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close every thread's connection (the calling thread's and any worker's)."""
+        self.discard()
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            try:
+                conn.close()
+            except Exception:  # already gone
+                pass
 
 
 def equal_filters(pairs: tuple[tuple[str, Any], ...]) -> tuple[list[str], list[Any]]:

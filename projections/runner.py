@@ -5,11 +5,18 @@ the next page of notifications after the tracked position, apply every
 projection, and move the position, all in one view transaction. Two runners
 never apply the same page: the tracking row is locked for the transaction
 (`BEGIN IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` on PostgreSQL).
+
+Guarantees: the next page is read from the log before the view transaction
+begins, so the SQLite write lock is held only while rows are written, never
+while waiting for a connection or a read; a lost view connection is
+replaced on the next step (or at once, for one retry), and the last error
+stays readable (`last_error`) until a step succeeds again.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +27,7 @@ from projections.apikeys import ApiKeysView
 from projections.base import Projection
 from projections.cards import CardsView
 from projections.cdrs import CdrView
-from projections.db import ViewDB
+from projections.db import ViewDB, is_broken, is_connection_lost
 from projections.digests import DigestChain
 from projections.general_ledger import GeneralLedger
 from projections.reports import RevenueReport
@@ -44,11 +51,31 @@ class Projector:
         self.db = db
         self.prefix = prefix
         self.projections = [k(db, prefix) for k in (kinds or DEFAULT_PROJECTIONS)]
-        self._conn = db.connect()
+        self._held: Any = None
         self._lock = threading.Lock()
+        #: The last failure of a step ("Type: message"), None once a step succeeds; when it failed.
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self.failures = 0
         self._local: dict[int, Any] = {}  # notification id -> Recording saved by this process
         self._local_lock = threading.Lock()
         self.create()
+
+    @property
+    def _conn(self) -> Any:
+        """The projector's own view connection, reopened when the server side has gone."""
+        if self._held is None or is_broken(self._held):
+            self._drop_conn()
+            self._held = self.db.connect()
+        return self._held
+
+    def _drop_conn(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            try:
+                held.close()
+            except Exception:  # already gone
+                pass
 
     @property
     def tracking(self) -> str:
@@ -77,11 +104,30 @@ class Projector:
         return int(row[0]) if row else 0
 
     def run(self, progress: Callable[[int], None] | None = None, stop: int | None = None) -> int:
-        """Apply everything recorded so far (up to `stop`); returns the number of events applied."""
+        """Apply everything recorded so far (up to `stop`); returns the number of events applied.
+
+        A connection lost under a step is replaced and the step tried once
+        more; any other failure is kept in `last_error` and raised.
+        """
         applied = 0
+        retried = False
         with self._lock:
             while True:
-                n = self._step(stop)
+                try:
+                    n = self._step(stop)
+                except Exception as exc:
+                    self.last_error = f"{type(exc).__name__}: {exc}".strip()[:500]
+                    self.last_error_at = time.time()
+                    self.failures += 1
+                    if is_connection_lost(exc) or is_broken(self._held):
+                        self._drop_conn()
+                        if not retried:
+                            retried = True
+                            continue
+                    raise
+                self.last_error = None
+                if n < 0:  # another runner moved the position meanwhile: read again
+                    continue
                 if not n:
                     return applied
                 applied += n
@@ -108,23 +154,26 @@ class Projector:
         return taken
 
     def _step(self, stop: int | None) -> int:
+        """One page: read it first, then write it in one view transaction; -1 if another runner won."""
+        position = self.position()
+        local = self._from_local(position, stop)
+        if local:
+            # Ids are consecutive from the tracked position, so no other writer's event lies between.
+            notes = [r.notification for r in local]
+            items = [(r.notification.id, r.domain_event) for r in local]
+        else:
+            notes = self.app.recorder.select_notifications(
+                start=position, limit=PAGE, stop=stop, inclusive_of_start=False
+            )
+            if not notes:
+                return 0
+            to_event = self.app.mapper.to_domain_event
+            items = [(n.id, to_event(n)) for n in notes]
         lock = "" if not self.db.is_postgres else " FOR UPDATE"
         with self.db.transaction(self._conn) as cur:
             cur.execute(self.db.sql(f"SELECT position FROM {self.tracking} WHERE name = ?{lock}"), ("views",))
-            position = int(cur.fetchone()[0])
-            local = self._from_local(position, stop)
-            if local:
-                # Ids are consecutive from the tracked position, so no other writer's event lies between.
-                notes = [r.notification for r in local]
-                items = [(r.notification.id, r.domain_event) for r in local]
-            else:
-                notes = self.app.recorder.select_notifications(
-                    start=position, limit=PAGE, stop=stop, inclusive_of_start=False
-                )
-                if not notes:
-                    return 0
-                to_event = self.app.mapper.to_domain_event
-                items = [(n.id, to_event(n)) for n in notes]
+            if int(cur.fetchone()[0]) != position:
+                return -1
             for p in self.projections:
                 p.apply_page(cur, items, notes)
             cur.execute(
@@ -141,7 +190,7 @@ class Projector:
         return out
 
     def close(self) -> None:
-        self._conn.close()
+        self._drop_conn()
 
 
 class Follower:
@@ -161,15 +210,23 @@ class Follower:
         self._wake.set()
 
     def _loop(self) -> None:
+        failing = False
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            # While failing, wait the whole interval: pokes from the hooks must not spin a broken view.
+            if failing:
+                self._stop.wait(self.interval)
+            else:
+                self._wake.wait(self.interval)
             self._wake.clear()
             try:
                 self.projector.run()
-            except Exception:  # keep following; the next poke retries the same page
-                import structlog
+                failing = False
+            except Exception:  # the views stop alone; the hooks keep charging and this retries
+                if not failing:
+                    import structlog
 
-                structlog.get_logger().exception("projector_failed")
+                    structlog.get_logger().exception("projector_failed")
+                failing = True
 
     def stop(self) -> None:
         self._stop.set()

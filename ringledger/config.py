@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     #: Testing aid: business time starts at this ISO instant (with offset) and ticks on ("" = system clock).
     clock_start: str = ""
 
+    #: Longest a hook waits for the store before answering 503 `unavailable` (also the
+    #: PostgreSQL connect timeout and the SQLite lock wait).
+    store_timeout_seconds: int = 2
+    #: Largest request body read from a switch hook, and from a GraphQL request (larger: 413).
+    max_hook_body_bytes: int = 16_384
+    max_graphql_body_bytes: int = 262_144
+    #: Serve /metrics and /docs (with /openapi.json) to anyone who reaches the port.
+    #: When false, /metrics needs a switch bearer token and /docs is not served.
+    public_metrics: bool = True
+    public_docs: bool = True
+
     @field_validator("clock_start")
     @classmethod
     def _an_instant_or_empty(cls, value: str) -> str:
@@ -77,13 +88,14 @@ class Settings(BaseSettings):
                 POSTGRES_POOL_SIZE=str(self.pool_size),
                 POSTGRES_MAX_OVERFLOW=str(2 * self.pool_size),
                 POSTGRES_LOCK_TIMEOUT="10",
+                POSTGRES_CONNECT_TIMEOUT=str(max(2, self.store_timeout_seconds)),
             )
         else:
             Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
                 SQLITE_DBNAME=self.sqlite_path,
-                SQLITE_LOCK_TIMEOUT="30",
+                SQLITE_LOCK_TIMEOUT=str(max(1, self.store_timeout_seconds)),
             )
         return env
 

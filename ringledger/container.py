@@ -77,6 +77,17 @@ class Container:
         except Exception:
             structlog.get_logger().exception("views_catch_up_failed")
 
+    def settle_views(self) -> None:
+        """After a committed command: bring the views up to date if they can be.
+
+        What was committed is the answer; a view that cannot follow stops
+        alone and says so in /health, never in the caller's answer.
+        """
+        try:
+            self.projector.run()
+        except Exception:
+            structlog.get_logger().warning("views_behind_after_commit", error=self.projector.last_error)
+
     def close(self) -> None:
         if self.ledger.sync is not None:
             self.ledger.sync.close()

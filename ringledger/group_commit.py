@@ -9,7 +9,14 @@ next one gathers, so the group size follows the load with no fixed delay.
 Guarantees: a waiter is answered only after the transaction holding its
 command has committed (durable) or failed; each waiter gets its own result
 or its own `LedgerError`; an unexpected error in one command does not fail
-the others (the group is re-run one command at a time).
+the others (the group is re-run one command at a time). With the store gone
+nobody waits past `deadline` seconds for the store to come back: a command
+still queued then is withdrawn (never run) and answered `StoreUnavailable`
+(a 503), and a group whose transaction failed for want of the store is
+answered `StoreUnavailable` at once, not re-run command by command. While
+the store is down, one group every `probe_interval` seconds tries it; the
+others are answered `StoreUnavailable` without waiting on it, so a switch
+hears "unavailable" in about the store's own timeout at most.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from concurrent.futures import Future
 from typing import Any
 
 from ledger.application import Command, Ledger
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StoreUnavailable
+from ringledger.store_errors import is_store_unavailable, unavailable
 
 Outcome = dict[str, Any] | LedgerError
 Waiter = tuple[Command, tuple[str, str] | None, asyncio.AbstractEventLoop | None, Any]
@@ -35,8 +43,12 @@ class Stopped(LedgerError):
 
 class GroupCommitter:
     def __init__(self, ledger: Ledger, *, max_size: int = 256, window: float = 0.0,
-                 on_flush: Callable[[int, float], None] | None = None) -> None:
+                 on_flush: Callable[[int, float], None] | None = None, deadline: float = 2.0) -> None:
         self.ledger = ledger
+        self.deadline = deadline
+        self.probe_interval = min(0.5, deadline)
+        self._down_since: float | None = None
+        self._next_probe = 0.0
         self.max_size = max(1, max_size)
         self.window = max(0.0, window)
         self.on_flush = on_flush
@@ -53,8 +65,23 @@ class GroupCommitter:
         """Queue `command`; resolves after its group's transaction (result or LedgerError)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
-        self._put((command, op, loop, future))
-        return await future
+        waiter: Waiter = (command, op, loop, future)
+        self._put(waiter)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.deadline)
+        except TimeoutError:
+            if self._withdraw(waiter):
+                return StoreUnavailable("the ledger store did not answer in time; nothing was changed, retry")
+            return await future  # its transaction is under way: its outcome is the answer
+
+    def _withdraw(self, waiter: Waiter) -> bool:
+        """Take a waiter off the queue if no group has taken it yet (then it never runs)."""
+        with self._ready:
+            try:
+                self._queue.remove(waiter)
+            except ValueError:
+                return False
+            return True
 
     def submit_wait(self, command: Command, op: tuple[str, str] | None = None) -> Outcome:
         """The same from a plain thread (CLI, scheduler, tests)."""
@@ -105,7 +132,16 @@ class GroupCommitter:
             if not group:
                 return
             started = time.perf_counter()
+            if self._down_since is not None and time.monotonic() < self._next_probe:
+                _answer(group, [StoreUnavailable("the ledger store is not answering; nothing was changed, retry")]
+                        * len(group))
+                continue
             outcomes = self._execute(group)
+            if outcomes and isinstance(outcomes[0], StoreUnavailable) and all(o is outcomes[0] for o in outcomes):
+                self._down_since = self._down_since or time.monotonic()
+                self._next_probe = time.monotonic() + self.probe_interval
+            else:
+                self._down_since = None
             self.groups += 1
             self.commands += len(group)
             if self.on_flush is not None:
@@ -115,7 +151,9 @@ class GroupCommitter:
     def _execute(self, group: list[Waiter]) -> list[Outcome | BaseException]:
         try:
             return list(self.ledger.execute_many([(c, op) for c, op, _, _ in group]))
-        except Exception:  # one bad command must not fail its neighbours: run each alone
+        except Exception as exc:  # one bad command must not fail its neighbours: run each alone
+            if is_store_unavailable(exc):
+                return [unavailable(exc)] * len(group)
             outcomes: list[Outcome | BaseException] = []
             for command, op, _, _ in group:
                 try:
@@ -123,7 +161,7 @@ class GroupCommitter:
                 except LedgerError as err:
                     outcomes.append(err)
                 except Exception as err:
-                    outcomes.append(err)
+                    outcomes.append(unavailable(err) if is_store_unavailable(err) else err)
             return outcomes
 
 

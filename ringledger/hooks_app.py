@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from adapters.http import errors
@@ -45,6 +45,7 @@ class SwitchHooks:
         self.committer = GroupCommitter(
             container.ledger, max_size=settings.group_commit_size, window=settings.group_commit_window_ms / 1000,
             on_flush=lambda size, seconds: self.metrics.group.observe(size),
+            deadline=settings.store_timeout_seconds,
         )
         self.auth = SwitchAuth.from_config(settings.switch_tokens)
         self.scheduler = build_scheduler(container, self.charging)
@@ -62,9 +63,13 @@ class SwitchHooks:
         # The hook fast path sits in front of routing and dependency solving (a Starlette middleware).
         app.add_middleware(HookFastPath, hooks=handlers)
         registry = self.registry
+        public = self.container.settings.public_metrics
+        switch_of = self.auth.switch_of
 
         @app.get("/metrics", include_in_schema=False)
-        def metrics() -> Response:
+        def metrics(request: Request) -> Response:
+            if not public:  # RINGLEDGER_PUBLIC_METRICS=false: a switch token is needed
+                switch_of(request.headers.get("authorization"))
             return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
         app.state.charging = self.charging

@@ -33,9 +33,15 @@ class Leader:
 
     def try_lead(self) -> bool:
         """True while this process leads; asks for the lock when it does not yet."""
-        if self.is_leader:
+        if not self.db.is_postgres:
             return True
         with self._lock:
+            if self._conn is not None and self.is_leader:
+                try:  # the lock lives as long as its connection: a lost connection lost the lead
+                    self._conn.execute("SELECT 1")
+                    return True
+                except Exception:
+                    self._close()
             if self._conn is None:
                 self._conn = self.db.connect()
             row = self._conn.execute(
@@ -44,16 +50,20 @@ class Leader:
             self.is_leader = bool(row[0])
             return self.is_leader
 
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        self.is_leader = False
+        if conn is not None:
+            try:  # release at once (a closed connection's backend may linger a moment)
+                conn.execute("SELECT pg_advisory_unlock_all()")
+            except Exception:  # the connection is gone, and the lock with it
+                pass
+            try:
+                conn.close()
+            except Exception:  # already gone
+                pass
+
     def resign(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                if self.is_leader:
-                    try:
-                        self._conn.execute(
-                            "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (LOCK_NAMESPACE,)
-                        )
-                    except Exception:  # a dead connection: the server frees its locks by itself
-                        pass
-                self._conn.close()
-                self._conn = None
+            self._close()
             self.is_leader = not self.db.is_postgres

@@ -61,3 +61,57 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RINGLEDGER_PIN_KEY": settings.pin_key,
         "RINGLEDGER_CLOCK_START": settings.clock_start or TEST_CLOCK_START,
     }
+
+
+def admin_url() -> str:
+    """The same PostgreSQL server, database `postgres`: for CREATE/DROP/ALTER DATABASE of our own."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(PG_URL)._replace(path="/postgres"))
+
+
+def own_database_url(name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}"))
+
+
+def create_own_database() -> str:
+    """A fresh database `rl_fault_<hex>` that a test may cut off; never the shared one."""
+    import uuid
+
+    import psycopg
+
+    name = "rl_fault_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def cut_off(name: str, *, refuse_new: bool = True) -> None:
+    """Terminate every connection to OUR database `name` (and refuse new ones if asked)."""
+    import psycopg
+
+    assert name.startswith("rl_fault_"), "only a test's own database may be cut off"
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        if refuse_new:
+            conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                     "AND pid <> pg_backend_pid()", (name,))
+
+
+def reopen(name: str) -> None:
+    import psycopg
+
+    assert name.startswith("rl_fault_")
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+
+
+def drop_own_database(name: str) -> None:
+    import psycopg
+
+    assert name.startswith("rl_fault_")
+    reopen(name)
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -293,6 +293,7 @@ class HookFastPath:
     def __init__(self, app: ASGIApp, hooks: HookHandlers) -> None:
         self.app = app
         self.hooks = hooks
+        self._switch_of = hooks.switch_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(CALLS):
@@ -309,6 +310,11 @@ class HookFastPath:
                     if name == b"authorization":
                         authorization = value.decode("latin-1")
                         break
+                try:  # authentication comes before the body: a stranger's body is never read
+                    self._switch_of(authorization)
+                except Unauthorized as exc:
+                    await _refused(exc)(scope, receive, send)
+                    return
                 response = await handler(authorization, await _body(receive), call_id)
                 await response(scope, receive, send)
                 return

@@ -22,6 +22,7 @@ from ringledger.keys import Principal, authenticate, bearer_token
 from ringledger.portal.context import Context
 from ringledger.portal.errors import format_error, is_refusal
 from ringledger.portal.explorer import OfflineGraphiQL
+from ringledger.portal.offloop import OffLoopHTTPHandler
 from ringledger.portal.rules import validation_rules
 from ringledger.portal.schema import build_schema
 
@@ -83,5 +84,8 @@ def portal(container: Container, *, debug: bool = False) -> Authenticated:
         explorer=OfflineGraphiQL(title="ringledger portal GraphiQL"),
         debug=debug,
         logger=LOGGER,
+        http_handler=(handler := OffLoopHTTPHandler()),
     )
-    return Authenticated(graphql, container)
+    app = Authenticated(graphql, container)
+    app.close = handler.close  # type: ignore[attr-defined]
+    return app

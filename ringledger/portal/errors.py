@@ -15,6 +15,7 @@ from ariadne import format_error as ariadne_format_error
 from graphql import GraphQLError
 from ledger.errors import LedgerError
 from ledger.money import MoneyFormatError
+from ringledger.store_errors import is_store_unavailable, unavailable
 
 log = structlog.get_logger()
 
@@ -47,6 +48,10 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
         code = "invalid_money"
     elif original is None or isinstance(original, GraphQLError):
         code = "invalid_query"
+    elif is_store_unavailable(original):
+        log.warning("graphql_store_unavailable", error=repr(original), path=error.path)
+        code = "unavailable"
+        formatted["message"] = str(unavailable(original))
     else:
         log.error("graphql_internal_error", error=repr(original), path=error.path)
         code = "internal_error"

@@ -192,7 +192,7 @@ def resolve_unbind(_: Any, info: GraphQLResolveInfo, phone: str) -> dict[str, An
 def resolve_change_pin(_: Any, info: GraphQLResolveInfo, number: str, new_pin: str) -> bool:
     c = operator(info)
     c.container.ledger.change_pin(number, new_pin, c.actor)
-    c.container.catch_up()
+    c.container.settle_views()
     return True
 
 

@@ -83,7 +83,7 @@ def resolve_issue(_: Any, info: GraphQLResolveInfo, kind: str, count: int, face:
     if not 1 <= count <= MAX_API_ISSUE:
         raise InvalidRequest(f"the API issues 1 to {MAX_API_ISSUE} cards at a time; use the CLI for more")
     issued = c.container.ledger.issue_batch(kind, count, face, c.actor, name=batch, plan=plan)
-    c.container.catch_up()
+    c.container.settle_views()
     return {
         "batch": resolve_batch(None, info, batch),
         "cards": [{"serial": s, "number": n, "pin": p} for s, n, p in issued],
@@ -98,7 +98,7 @@ def resolve_activate(_: Any, info: GraphQLResolveInfo, batch: str, from_serial: 
     b = c.container.ledger.batch(batch)
     numbers = cards_to_sell(c.container.views, b, from_serial, to_serial, rest)
     sold = c.container.ledger.sell_cards(numbers, b.kind, b.face, c.actor)
-    c.container.catch_up()
+    c.container.settle_views()
     return {"batch": batch, "sold": sold, "value": sold * b.face}
 
 
@@ -127,7 +127,7 @@ def resolve_redeem(_: Any, info: GraphQLResolveInfo, number: str, pin: str, phon
                    op_id: str | None = None) -> dict[str, Any]:
     c = operator(info)
     result = c.container.ledger.redeem_voucher(check_card_number(number), pin, to_e164(phone), c.actor, op_id=op_id)
-    c.container.catch_up()
+    c.container.settle_views()
     return result
 
 

@@ -213,7 +213,7 @@ def resolve_rerate(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any], pla
     calls = select_calls(c.container, account=filter.get("account"), caller=filter.get("caller"),
                          since=filter.get("from"), until=filter.get("to"), finished=True)
     result = charging(c).rerate([r["call_id"] for r in calls], plan, version, c.actor)
-    c.container.catch_up()
+    c.container.settle_views()
     return result
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from typing import Any
 
-from ledger.errors import InsufficientFunds, LedgerError
+from ledger.errors import InsufficientFunds, LedgerError, StoreUnavailable
 from ringledger.group_commit import GroupCommitter
 
 
@@ -118,3 +119,51 @@ def test_a_refusal_is_returned_to_its_own_waiter_as_a_value() -> None:
     outcome = committer.submit_wait(lambda uow: {})
     committer.stop()
     assert isinstance(outcome, LedgerError) and outcome.code == "insufficient_funds"
+
+
+def test_a_command_still_queued_at_the_deadline_is_withdrawn_and_never_runs() -> None:
+    # The store hangs on the first group; the second request gives up at the deadline.
+    ledger = FakeLedger()
+    committer = GroupCommitter(ledger, max_size=1, deadline=0.3)  # type: ignore[arg-type]
+
+    async def main() -> list[Any]:
+        first = asyncio.ensure_future(committer.submit(lambda uow: {"ok": 1}))
+        await asyncio.sleep(0.05)
+        second = await committer.submit(lambda uow: {"ok": 2})
+        ledger.gate.set()
+        return [await first, second]
+
+    first, second = asyncio.run(main())
+    committer.stop()
+    assert first == {"ok": 1}  # already under way: its outcome, not a guess
+    assert isinstance(second, StoreUnavailable) and second.code == "unavailable"
+    assert ledger.committed == [{"ok": 1}]
+
+
+def test_a_group_that_fails_for_want_of_the_store_is_answered_unavailable_without_rerunning() -> None:
+    class Gone(FakeLedger):
+        def execute_many(self, commands: list[tuple[Any, Any]]) -> list[Any]:
+            self.groups.append(len(commands))
+            raise sqlite3.OperationalError("database is locked")
+
+    ledger = Gone()
+    committer = GroupCommitter(ledger)  # type: ignore[arg-type]
+    outcome = committer.submit_wait(lambda uow: {"ok": 1})
+    committer.stop()
+    assert isinstance(outcome, StoreUnavailable)
+    assert ledger.groups == [1]  # not run again one by one
+
+
+def test_while_the_store_is_down_only_a_probe_waits_on_it() -> None:
+    class Gone(FakeLedger):
+        def execute_many(self, commands: list[tuple[Any, Any]]) -> list[Any]:
+            self.groups.append(len(commands))
+            raise sqlite3.OperationalError("database is locked")
+
+    ledger = Gone()
+    committer = GroupCommitter(ledger, deadline=60)  # type: ignore[arg-type]
+    first = committer.submit_wait(lambda uow: {"ok": 1})
+    second = committer.submit_wait(lambda uow: {"ok": 2})  # within the probe interval
+    committer.stop()
+    assert isinstance(first, StoreUnavailable) and isinstance(second, StoreUnavailable)
+    assert ledger.groups == [1]
