@@ -106,14 +106,19 @@ class Projector:
     def run(self, progress: Callable[[int], None] | None = None, stop: int | None = None) -> int:
         """Apply everything recorded so far (up to `stop`); returns the number of events applied.
 
-        A connection lost under a step is replaced and the step tried once
-        more; any other failure is kept in `last_error` and raised.
+        Without `stop` it runs up to the head of the log as it was when
+        called, so a caller under constant write load gets an answer instead
+        of chasing new events. A connection lost under a step is replaced and
+        the step tried once more; any other failure is kept in `last_error`
+        and raised.
         """
         applied = 0
         retried = False
         with self._lock:
             while True:
                 try:
+                    if stop is None:
+                        stop = self.app.recorder.max_notification_id() or 0
                     n = self._step(stop)
                 except Exception as exc:
                     self.last_error = f"{type(exc).__name__}: {exc}".strip()[:500]
