@@ -15,7 +15,7 @@ from ledger.pins import PinHasher
 from projections.db import ViewDB
 from projections.runner import Projector
 from ringledger.config import Settings
-from ringledger.log_changes import LogChanges
+from projections.log_changes import LogChanges
 
 
 @contextmanager

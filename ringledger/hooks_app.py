@@ -10,9 +10,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from adapters.http import errors
 from adapters.http.auth import SwitchAuth
 from adapters.http.hooks import HookFastPath, HookHandlers, HookMetrics, build_router
-from ringledger.charging_service import Charging, build_charging
+from ringledger.charging import build_charging
+from services.charging import Charging
 from ringledger.container import Container
-from ringledger.group_commit import GroupCommitter
+from services.group_commit import GroupCommitter
 from ringledger.scheduler import build_scheduler
 
 #: Young-generation threshold of the cyclic GC while serving (CPython's default is 700).

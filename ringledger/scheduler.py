@@ -15,7 +15,7 @@ import structlog
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from ringledger.charging_service import Charging
+from services.charging import Charging
 from ringledger.container import Container
 from ringledger.leader import Leader
 

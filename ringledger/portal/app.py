@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from ringledger.container import Container
-from ringledger.keys import Principal, authenticate, bearer_token
+from services.api_keys import Principal, authenticate, bearer_token
 from ringledger.portal.context import Context
 from ringledger.portal.errors import format_error, is_refusal
 from ringledger.portal.explorer import OfflineGraphiQL

@@ -12,7 +12,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 from ringledger.container import Container
-from ringledger.keys import Principal
+from services.api_keys import Principal
 from ringledger.portal.errors import Forbidden
 
 READERS = ("operator", "auditor")

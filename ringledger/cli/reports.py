@@ -15,8 +15,8 @@ from projections.reports import (
     daily_revenue,
     low_balance_accounts,
 )
-from ringledger.clock import clock_for
-from ringledger.cli_common import container, emit, fail, money
+from services.clock import clock_for
+from ringledger.cli.common import container, emit, fail, money
 from ringledger.reports import (
     CALL_COLUMNS,
     INVENTORY_COLUMNS,

@@ -1,7 +1,7 @@
 """Real-time charging: the switch's questions answered by the ledger.
 
 Each hook is a *command* (a function of a unit of work) so the HTTP edge can
-run many of them in one transaction (`ringledger.group_commit`); the plain
+run many of them in one transaction (`services.group_commit`); the plain
 methods (`authorize`, `end` …) run one command on its own.
 
 Guarantees:
@@ -50,7 +50,6 @@ from ledger.charging import (
 )
 from ledger.errors import AccountNotFound, InvalidRequest, LedgerError
 from ledger.ids import account_id, phone_id
-from ledger.money import parse_money
 from ledger.phones import PhoneBinding
 from ledger.tariff_book import TariffBook, TariffNotFound
 from ledger.unit_of_work import UnitOfWork, evict
@@ -58,8 +57,6 @@ from rating.numberplan import Destination, DialPlan, InvalidNumber, classify, to
 from rating.rate import MAX_CALL_SECONDS, max_seconds_for, price_at, rate_call
 from rating.tariffs import RateRow, TariffPlan
 from rating.tariffs import TariffBook as RatingBook
-from ringledger.clock import clock_for
-from ringledger.config import Settings
 
 SERVICES = ("direct", "callback", "conference", "forward", "phonebar", "missed_call")
 REASONS = ("insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed", "duplicate_call")
@@ -81,15 +78,6 @@ class ChargingPolicy:
     #: blacklist is trusted before it is read again. With one (every container), a
     #: cached tariff or blacklist is dropped as soon as the log shows it changed.
     refresh_seconds: float = 5.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ChargingPolicy:
-        return cls(
-            hold_ttl=settings.hold_ttl_seconds,
-            low_balance=parse_money(settings.low_balance),
-            max_call_seconds=settings.max_call_seconds,
-            default_plan=settings.default_plan,
-        )
 
 
 @dataclass(frozen=True)
@@ -746,8 +734,3 @@ def _refusal_answer(call: str, reason: str, message: str, account: Account | Non
 
 class NoRateForCall(LedgerError):
     code = "no_rate"
-
-
-def build_charging(settings: Settings, ledger: Ledger, clock: Callable[[], datetime] | None = None) -> Charging:
-    """Charging on the business clock the settings choose (`clock_start`), unless one is given."""
-    return Charging(ledger, ChargingPolicy.from_settings(settings), clock or clock_for(settings.clock_start))
