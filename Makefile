@@ -41,7 +41,7 @@ MUTANTS ?= ledger.accounts.* ledger.vouchers.* ledger.operations.* ledger.money.
 	services.charging.calls.xǁChargingǁ_decide* services.charging.calls.xǁChargingǁend_command* \
 	services.charging.calls.xǁChargingǁinterim_command* \
 	services.charging.calls.xǁChargingǁexpire_command* \
-	services.charging.calls.xǁChargingǁrerate_command*
+	services.charging.rerating.xǁReratingǁrerate_command*
 
 mutate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'

@@ -14,7 +14,8 @@ CDR_COLUMNS = ("call_id", "status", "reason", "account", "caller", "callee", "ca
                "answered_at", "ended_at", "billsec", "charged", "cost", "cause", "flags")
 
 
-def select_calls(views: ViewDB, normalise: Callable[[str], str], *, account: str | None = None, caller: str | None = None, bar: str | None = None,
+def select_calls(views: ViewDB, normalise: Callable[[str], str], *, account: str | None = None,
+                 caller: str | None = None, bar: str | None = None,
                  since: datetime | None = None, until: datetime | None = None, finished: bool = False,
                  limit: int | None = None) -> list[dict[str, Any]]:
     """CDR rows matching every given filter, oldest first (time filters on the authorize instant).

@@ -211,7 +211,8 @@ def resolve_rerate(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any], pla
     if not any(filter.get(k) for k in RERATE_FILTERS):
         raise InvalidRequest("choose the calls to rerate: give account, caller, from or to")
     c.container.catch_up()
-    calls = select_calls(c.container.views, lambda n: charging(c).normalise(n), account=filter.get("account"), caller=filter.get("caller"),
+    calls = select_calls(c.container.views, lambda n: charging(c).normalise(n),
+                         account=filter.get("account"), caller=filter.get("caller"),
                          since=filter.get("from"), until=filter.get("to"), finished=True)
     result = charging(c).rerate([r["call_id"] for r in calls], plan, version, c.actor)
     c.container.settle_views()
