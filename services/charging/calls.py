@@ -45,10 +45,10 @@ from services.charging.requests import (
     EXPIRY_ACTOR,
     SERVICES,
     CallRequest,
+    Refusal,
     caller_area,
     classify_callee,
     e164_of,
-    Refusal,
     refusal_answer,
 )
 from services.charging.rerating import Rerating
