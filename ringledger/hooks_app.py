@@ -11,10 +11,10 @@ from adapters.http import errors
 from adapters.http.auth import SwitchAuth
 from adapters.http.hooks import HookFastPath, HookHandlers, HookMetrics, build_router
 from ringledger.charging import build_charging
-from services.charging import Charging
 from ringledger.container import Container
-from services.group_commit import GroupCommitter
 from ringledger.scheduler import build_scheduler
+from services.charging import Charging
+from services.group_commit import GroupCommitter
 
 #: Young-generation threshold of the cyclic GC while serving (CPython's default is 700).
 GC_THRESHOLDS = (50_000, 50, 100)

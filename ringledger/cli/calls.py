@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ledger.money import format_money
-from projections.calls_query import select_calls
+from projections.cdr_reads import select_calls
 from ringledger.charging import build_charging
 from ringledger.cli.common import actor, container, emit, fail, instant
 from ringledger.container import Container
@@ -64,7 +64,9 @@ def rerate(
 @calls.command("expire")
 def expire(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Settle now every hold past its expiry (what the server's scheduler does every 30 s)."""
-    from ringledger.scheduler import expire_job  # APScheduler: loaded only for this command
+    from ringledger.scheduler import (
+        expire_job,  # APScheduler: loaded only for this command
+    )
 
     with container() as c:
         charging = build_charging(c.settings, c.ledger)

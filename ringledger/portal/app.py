@@ -18,13 +18,13 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from ringledger.container import Container
-from services.api_keys import Principal, authenticate, bearer_token
 from ringledger.portal.context import Context
 from ringledger.portal.errors import format_error, is_refusal
 from ringledger.portal.explorer import OfflineGraphiQL
 from ringledger.portal.offloop import OffLoopHTTPHandler
 from ringledger.portal.rules import validation_rules
 from ringledger.portal.schema import build_schema
+from services.api_keys import Principal, authenticate, bearer_token
 
 PRINCIPAL = "ringledger.principal"
 LOGGER = "ringledger.graphql"

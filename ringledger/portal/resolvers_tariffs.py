@@ -20,13 +20,13 @@ from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 from ledger.errors import InvalidRequest, LedgerError
 from ledger.tariff_book import TariffNotFound
+from projections.cdr_reads import select_calls
 from rating.deck import DeckError, export_deck, parse_deck
 from rating.tariffs import TariffPlan
-from projections.calls_query import select_calls
 from ringledger.charging import build_charging
-from services.charging import Charging, RateQuote
 from ringledger.portal.context import READERS, Context, account_reader, ctx, operator
 from ringledger.portal.errors import Forbidden
+from services.charging import Charging, RateQuote
 
 query = QueryType()
 mutation = MutationType()

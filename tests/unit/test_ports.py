@@ -9,7 +9,12 @@ import structlog
 
 from adapters.log.ports import LoggingCallControl, LoggingDialer, LoggingSmsGateway
 from services.clock import TickingClock, system_clock
-from services.fakes import FixedClock, RecordingCallControl, RecordingDialer, RecordingSmsGateway
+from services.fakes import (
+    FixedClock,
+    RecordingCallControl,
+    RecordingDialer,
+    RecordingSmsGateway,
+)
 from services.ports import CallControl, Clock, Dialer, Origination, SmsGateway, Text
 
 CALL = Origination(call_id="cb-1", caller="+8613800000001", callee="+12125550100", max_seconds=300)

@@ -1,4 +1,4 @@
-"""CDR selection shared by the CLI and the portal: filters over the CDR view."""
+"""Reads of the CDR view: the calls the CLI and the portal select, and the holds due to expire."""
 
 from __future__ import annotations
 
@@ -53,3 +53,12 @@ def _e164_or_raw(normalise: Callable[[str], str], number: str) -> str:
         return str(normalise(number))
     except LedgerError:
         return number
+
+
+def stale_calls(views: ViewDB, now: datetime) -> list[str]:
+    """Open calls whose hold has passed its expiry instant."""
+    rows = views.query(
+        "SELECT call_id FROM cdrs WHERE status IN ('authorized', 'answered') AND expires_at <= ? ORDER BY expires_at",
+        (now.astimezone(UTC).isoformat(),),
+    )
+    return [r[0] for r in rows]
