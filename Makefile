@@ -38,10 +38,10 @@ bench: $(STAMP)
 MUTANTS ?= ledger.accounts.* ledger.vouchers.* ledger.operations.* ledger.money.* rating.rate.* \
 	ledger.application.xǁLedgerǁexecute* ledger.application.xǁLedgerǁ_group* \
 	ledger.application.xǁLedgerǁredeem_voucher* \
-	ringledger.charging_service.xǁChargingǁ_decide* ringledger.charging_service.xǁChargingǁend_command* \
-	ringledger.charging_service.xǁChargingǁinterim_command* \
-	ringledger.charging_service.xǁChargingǁexpire_command* \
-	ringledger.charging_service.xǁChargingǁrerate_command*
+	services.charging.calls.xǁChargingǁ_decide* services.charging.calls.xǁChargingǁend_command* \
+	services.charging.calls.xǁChargingǁinterim_command* \
+	services.charging.calls.xǁChargingǁexpire_command* \
+	services.charging.rerating.xǁReratingǁrerate_command*
 
 mutate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'

@@ -149,7 +149,7 @@ def account_number(i: int) -> str:
 
 def prepare_ledger(store: Store) -> None:
     from rating.demo import demo_plan
-    from ringledger.charging_service import build_charging
+    from ringledger.charging import build_charging
     from ringledger.container import build
 
     c = build(store.settings())

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import write  # noqa: E402
 from ringledger.config import Settings  # noqa: E402
 from ringledger.container import build  # noqa: E402
-from ringledger.keys import create_key  # noqa: E402
+from services.api_keys import create_key  # noqa: E402
 from tests.charging_support import set_up  # noqa: E402
 from tests.fault.harness import HookLoad, ServerProcess, p99, send_graphql  # noqa: E402
 

@@ -87,7 +87,7 @@ def part_portal(kind: str, n: int, repeats: int) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     from ringledger.container import build
-    from ringledger.keys import create_key
+    from services.api_keys import create_key
     from ringledger.server import create_app
 
     store = Store(kind)

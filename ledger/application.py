@@ -244,17 +244,11 @@ class Ledger(Application[UUID]):
 
     @staticmethod
     def _account(uow: UnitOfWork, number: str) -> Account:
-        account = uow.find(account_id(number), Account)
-        if account is None:
-            raise AccountNotFound(f"no account {number}")
-        return account
+        return uow.get(account_id(number), Account, lambda: AccountNotFound(f"no account {number}"))
 
     @staticmethod
     def _voucher(uow: UnitOfWork, number: str) -> Voucher:
-        voucher = uow.find(voucher_id(number), Voucher)
-        if voucher is None:
-            raise CardNotFound(f"no voucher {number}")
-        return voucher
+        return uow.get(voucher_id(number), Voucher, lambda: CardNotFound(f"no voucher {number}"))
 
     def account(self, number: str) -> Account:
         """Fresh state of one account (no older than the store)."""

@@ -8,7 +8,7 @@ IntegrityError (a version already taken), never as a lost update.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -41,6 +41,13 @@ class UnitOfWork:
             self.touched[aggregate_id] = agg
         if not isinstance(agg, kind):
             return None
+        return agg
+
+    def get(self, aggregate_id: UUID, kind: type[A], missing: Callable[[], Exception]) -> A:
+        """The aggregate, as `find` loads it; raises `missing()` when there is none of that kind."""
+        agg = self.find(aggregate_id, kind)
+        if agg is None:
+            raise missing()
         return agg
 
     def add(self, aggregate: A) -> A:

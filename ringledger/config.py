@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ringledger.clock import parse_start
+from services.clock import parse_start
 
 
 class Settings(BaseSettings):

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
+from adapters.log.ports import LoggingCallControl, LoggingDialer, LoggingSmsGateway
 from ledger.application import Ledger
 from ledger.freshness import CacheSync
 from ledger.pins import PinHasher
 from projections.db import ViewDB
+from projections.log_changes import LogChanges
 from projections.runner import Projector
 from ringledger.config import Settings
-from ringledger.log_changes import LogChanges
+from services.ports import Ports
 
 
 @contextmanager
@@ -57,6 +59,8 @@ class Container:
     ledger: RingLedger
     views: ViewDB
     projector: Projector
+    #: The switch and the SMS gateway; until their adapters exist, ports that only log.
+    ports: Ports = field(default_factory=lambda: logging_ports())
 
     def catch_up(self) -> int:
         return self.projector.run()
@@ -109,6 +113,10 @@ def build(settings: Settings | None = None) -> Container:
                             ledger.recorder.max_notification_id() or 0)
     ledger.after_save.append(ledger.sync.saved)
     return Container(settings, ledger, views, projector)
+
+
+def logging_ports() -> Ports:
+    return Ports(dialer=LoggingDialer(), call_control=LoggingCallControl(), sms=LoggingSmsGateway())
 
 
 def _house_balance(views: ViewDB, projector: Projector) -> Callable[[str], int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ledger.errors import AccountExists
-from ringledger.cli_common import err_console
+from ringledger.cli.common import err_console
 from ringledger.container import Container
 
 DEMO_ACCOUNT = "8000000001"
@@ -45,7 +45,7 @@ def load_demo_bar(container: Container) -> None:
 def load_demo_tariff(container: Container) -> None:
     """Publish `rating.demo.demo_plan()` as tariff "demo" unless a plan of that name exists."""
     from rating.demo import demo_plan
-    from ringledger.charging_service import build_charging
+    from ringledger.charging import build_charging
 
     charging = build_charging(container.settings, container.ledger)
     if charging.tariff("demo") is None:

@@ -10,10 +10,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from adapters.http import errors
 from adapters.http.auth import SwitchAuth
 from adapters.http.hooks import HookFastPath, HookHandlers, HookMetrics, build_router
-from ringledger.charging_service import Charging, build_charging
+from ringledger.charging import build_charging
 from ringledger.container import Container
-from ringledger.group_commit import GroupCommitter
 from ringledger.scheduler import build_scheduler
+from services.charging import Charging
+from services.group_commit import GroupCommitter
 
 #: Young-generation threshold of the cyclic GC while serving (CPython's default is 700).
 GC_THRESHOLDS = (50_000, 50, 100)

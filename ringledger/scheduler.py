@@ -8,27 +8,19 @@ the same job change things once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from ringledger.charging_service import Charging
+from projections.cdr_reads import stale_calls
 from ringledger.container import Container
 from ringledger.leader import Leader
+from services.charging import Charging
 
 EXPIRY_INTERVAL_SECONDS = 30
-
-
-def stale_calls(container: Container, now: datetime) -> list[str]:
-    """Open calls whose hold has passed its expiry instant (read from the CDR view)."""
-    rows = container.views.query(
-        "SELECT call_id FROM cdrs WHERE status IN ('authorized', 'answered') AND expires_at <= ? ORDER BY expires_at",
-        (now.astimezone(UTC).isoformat(),),
-    )
-    return [r[0] for r in rows]
 
 
 def expire_job(container: Container, charging: Charging, clock: Callable[[], datetime],
@@ -41,7 +33,7 @@ def expire_job(container: Container, charging: Charging, clock: Callable[[], dat
         return []
     container.catch_up()
     now = clock()
-    expired = charging.expire_stale_holds(now, stale_calls(container, now))
+    expired = charging.expire_stale_holds(now, stale_calls(container.views, now))
     if expired:
         structlog.get_logger().warning("holds_expired", calls=[e["call_id"] for e in expired])
     return expired

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from rating.demo import demo_plan
 from rating.tariffs import RateRow
-from ringledger.charging_service import CallRequest, Charging, ChargingPolicy
+from services.charging import CallRequest, Charging, ChargingPolicy
 from ringledger.container import Container
 
 ACCOUNT = "8000000001"

@@ -17,6 +17,14 @@ from fastapi import Request
 from adapters.http.errors import Unauthorized
 
 
+def bearer_token(header: str | None) -> str | None:
+    """`Authorization: Bearer <token>` → token."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -65,9 +73,8 @@ class SwitchAuth:
         One dict look-up of the token's SHA-256: what is compared is a hash
         of the secret, never the secret, so the look-up leaks nothing usable.
         """
-        scheme, _, token = (header or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(header)
+        if token is None:
             raise Unauthorized("a switch bearer token is required")
         name = self.hashes.get(token_hash(token))
         if name is None:

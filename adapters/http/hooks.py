@@ -1,6 +1,6 @@
 """The switch hooks: parse the wire, run the charging command, translate the answer.
 
-Nothing here decides: every answer comes from `ringledger.charging_service`;
+Nothing here decides: every answer comes from `services.charging`;
 commands are sent through the group committer, so a 2xx is sent only after
 the transaction holding its events has committed.
 
@@ -51,8 +51,8 @@ from adapters.http.models import (
 )
 from ledger.application import Command
 from ledger.errors import LedgerError
-from ringledger.charging_service import CallRequest, Charging
-from ringledger.group_commit import GroupCommitter
+from services.charging import CallRequest, Charging
+from services.group_commit import GroupCommitter
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorAnswer}, 404: {"model": ErrorAnswer}, 409: {"model": ErrorAnswer},

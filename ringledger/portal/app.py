@@ -17,14 +17,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from adapters.http.auth import bearer_token
 from ringledger.container import Container
-from ringledger.keys import Principal, authenticate, bearer_token
 from ringledger.portal.context import Context
 from ringledger.portal.errors import format_error, is_refusal
 from ringledger.portal.explorer import OfflineGraphiQL
 from ringledger.portal.offloop import OffLoopHTTPHandler
 from ringledger.portal.rules import validation_rules
 from ringledger.portal.schema import build_schema
+from services.api_keys import Principal, authenticate
 
 PRINCIPAL = "ringledger.principal"
 LOGGER = "ringledger.graphql"

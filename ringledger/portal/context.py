@@ -12,8 +12,8 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 from ringledger.container import Container
-from ringledger.keys import Principal
 from ringledger.portal.errors import Forbidden
+from services.api_keys import Principal
 
 READERS = ("operator", "auditor")
 

@@ -15,7 +15,7 @@ from ariadne import format_error as ariadne_format_error
 from graphql import GraphQLError
 from ledger.errors import LedgerError
 from ledger.money import MoneyFormatError
-from ringledger.store_errors import is_store_unavailable, unavailable
+from services.store_errors import is_store_unavailable, unavailable
 
 log = structlog.get_logger()
 

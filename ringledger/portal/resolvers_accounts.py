@@ -10,9 +10,9 @@ from ariadne import MutationType, ObjectType, QueryType
 
 from graphql import GraphQLResolveInfo
 from ledger.errors import AccountNotFound, InvalidRequest
+from projections import account_reads as views
 from projections.db import equal_filters
 from ringledger.phones import to_e164
-from ringledger.portal import views
 from ringledger.portal.context import (
     Context,
     account_reader,

@@ -8,8 +8,8 @@ from ariadne import MutationType, QueryType
 
 from graphql import GraphQLResolveInfo
 from ringledger.audit import chain
-from ringledger.keys import create_key, revoke_key
 from ringledger.portal.context import ctx, operator, reader
+from services.api_keys import create_key, revoke_key
 
 query = QueryType()
 mutation = MutationType()

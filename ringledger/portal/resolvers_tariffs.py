@@ -20,12 +20,13 @@ from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 from ledger.errors import InvalidRequest, LedgerError
 from ledger.tariff_book import TariffNotFound
+from projections.cdr_reads import select_calls
 from rating.deck import DeckError, export_deck, parse_deck
 from rating.tariffs import TariffPlan
-from ringledger.calls_query import select_calls
-from ringledger.charging_service import Charging, RateQuote, build_charging
+from ringledger.charging import build_charging
 from ringledger.portal.context import READERS, Context, account_reader, ctx, operator
 from ringledger.portal.errors import Forbidden
+from services.charging import Charging, RateQuote
 
 query = QueryType()
 mutation = MutationType()
@@ -210,7 +211,8 @@ def resolve_rerate(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any], pla
     if not any(filter.get(k) for k in RERATE_FILTERS):
         raise InvalidRequest("choose the calls to rerate: give account, caller, from or to")
     c.container.catch_up()
-    calls = select_calls(c.container, account=filter.get("account"), caller=filter.get("caller"),
+    calls = select_calls(c.container.views, lambda n: charging(c).normalise(n),
+                         account=filter.get("account"), caller=filter.get("caller"),
                          since=filter.get("from"), until=filter.get("to"), finished=True)
     result = charging(c).rerate([r["call_id"] for r in calls], plan, version, c.actor)
     c.container.settle_views()

@@ -23,7 +23,7 @@ import pytest
 from ledger.money import format_money
 from ringledger.audit.verify import verify
 from ringledger.container import build
-from ringledger.keys import create_key
+from services.api_keys import create_key
 from tests.charging_support import set_up, trial_balance
 from tests.fault.harness import HookLoad, ServerProcess, p99, send_graphql
 from tests.fault_support import Store, own_store

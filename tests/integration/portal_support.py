@@ -14,9 +14,9 @@ from freezegun import freeze_time
 
 from ledger.accounts import Account
 from rating.demo import DEMO_EFFECTIVE_FROM, demo_plan
-from ringledger.charging_service import CallRequest, Charging
+from services.charging import CallRequest, Charging
 from ringledger.container import Container
-from ringledger.keys import create_key
+from services.api_keys import create_key
 from ringledger.server import create_app
 
 BAR_A, BAR_B = "5550001", "5550002"

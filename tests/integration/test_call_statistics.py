@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from ringledger.charging_service import CallRequest, Charging
+from services.charging import CallRequest, Charging
 from ringledger.container import Container
 from tests.integration.portal_support import BAR_A, make_calls, open_portal, peak_today
 

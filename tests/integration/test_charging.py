@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from ledger.errors import InvalidRequest
 from projections.runner import Projector
 from rating.demo import DEMO_DECK
-from ringledger.charging_service import ChargingPolicy
+from services.charging import ChargingPolicy
 from ringledger.cli import app as cli
 from ringledger.container import Container
 from ringledger.scheduler import expire_job
@@ -114,7 +114,7 @@ def test_a_blacklisted_caller_is_refused_until_unblocked(container: Container) -
 def test_an_abandoned_hold_expires_at_its_last_usage_and_a_late_end_settles_once(container: Container) -> None:
     policy = ChargingPolicy(refresh_seconds=0, hold_ttl=600, max_call_seconds=3600)
     with freeze_time("2024-05-06 02:00:00", tick=False) as frozen:
-        from ringledger.charging_service import utcnow
+        from services.charging import utcnow
 
         allow_frozen_time(container)
         charging = set_up(container, 10_0000, policy=policy, clock=utcnow)

@@ -17,7 +17,7 @@ from ledger.money import format_money
 from ringledger.audit.verify import verify
 from ringledger.config import Settings
 from ringledger.container import Container, build
-from ringledger.keys import create_key
+from services.api_keys import create_key
 from tests.charging_support import ACCOUNT, LOCAL, PHONE, set_up
 from tests.server_process import HEADERS, cli, server
 

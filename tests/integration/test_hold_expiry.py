@@ -16,8 +16,8 @@ import pytest
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 
-from ringledger.charging_service import Charging, ChargingPolicy
-from ringledger.clock import system_clock
+from services.charging import Charging, ChargingPolicy
+from services.clock import system_clock
 from ringledger.container import Container
 from ringledger.scheduler import expire_job
 from tests.charging_support import ACCOUNT, allow_frozen_time, call, set_up, trial_balance

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from ledger.errors import LedgerError
 from ledger.money import MAX_AMOUNT, MoneyFormatError, parse_money
-from ringledger.charging_service import CallRequest
+from services.charging import CallRequest
 from ringledger.config import Settings
 from ringledger.container import Container, build
-from ringledger.keys import create_key
+from services.api_keys import create_key
 from tests.charging_support import LOCAL, PHONE, set_up
 
 NUMBERS = ("8000000001", "8613001", "8613002")

@@ -18,7 +18,7 @@ from ledger.errors import (
     WrongPin,
 )
 from ledger.application import Ledger
-from ringledger.charging_service import ChargingPolicy
+from services.charging import ChargingPolicy
 from ringledger.container import Container
 from tests.charging_support import ACCOUNT, PEAK, PHONE, call, flat_rows, set_up, trial_balance
 

@@ -24,7 +24,7 @@ from graphql import (
     get_named_type,
     is_required_argument,
 )
-from ringledger.charging_service import CallRequest, Charging
+from services.charging import CallRequest, Charging
 from ringledger.container import Container
 from ringledger.portal.schema import build_schema
 from tests.integration.portal_support import BAR_A, BAR_B, Portal, make_calls, open_portal, peak_today

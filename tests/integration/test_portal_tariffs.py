@@ -15,7 +15,7 @@ from ledger.call_ids import tariff_id
 from ledger.ids import account_id
 from rating.deck import parse_deck
 from rating.demo import DEMO_DECK
-from ringledger.charging_service import CallRequest, Charging, ChargingPolicy
+from services.charging import CallRequest, Charging, ChargingPolicy
 from ringledger.container import Container
 from tests.charging_support import trial_balance
 from tests.integration.portal_support import BAR_A, BAR_B, Portal, open_portal

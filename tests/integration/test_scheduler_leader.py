@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ringledger.charging_service import ChargingPolicy
+from services.charging import ChargingPolicy
 from ringledger.container import Container
 from ringledger.leader import Leader
 from ringledger.scheduler import expire_job

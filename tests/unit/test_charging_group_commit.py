@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from ledger.errors import InsufficientFunds, LedgerError, StoreUnavailable
-from ringledger.group_commit import GroupCommitter
+from services.group_commit import GroupCommitter
 
 
 class FakeLedger:

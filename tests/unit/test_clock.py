@@ -8,7 +8,7 @@ import pytest
 from freezegun import freeze_time
 from pydantic import ValidationError
 
-from ringledger.clock import TickingClock, clock_for, system_clock
+from services.clock import TickingClock, clock_for, system_clock
 from ringledger.config import Settings
 
 
@@ -20,7 +20,7 @@ def test_no_setting_reads_the_system_clock_so_freezegun_still_works() -> None:
 
 def test_a_pinned_clock_starts_at_its_instant_and_ticks_with_elapsed_time(monkeypatch) -> None:
     ticks = iter([100.0, 100.0, 160.5])
-    monkeypatch.setattr("ringledger.clock.time.monotonic", lambda: next(ticks))
+    monkeypatch.setattr("services.clock.time.monotonic", lambda: next(ticks))
     clock = clock_for("2026-11-28T02:00:00+08:00")
     assert isinstance(clock, TickingClock)
     start = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # 02:00 Beijing

@@ -31,7 +31,7 @@ from typing import Any
 
 from ledger.application import Command, Ledger
 from ledger.errors import LedgerError, StoreUnavailable
-from ringledger.store_errors import is_store_unavailable, unavailable
+from services.store_errors import is_store_unavailable, unavailable
 
 Outcome = dict[str, Any] | LedgerError
 Waiter = tuple[Command, tuple[str, str] | None, asyncio.AbstractEventLoop | None, Any]

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ringledger.cli_common import actor, container, emit
-from ringledger.keys import create_key, revoke_key
+from ringledger.cli.common import actor, container, emit
+from services.api_keys import create_key, revoke_key
 
 keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 

@@ -15,8 +15,7 @@ from projections.reports import (
     daily_revenue,
     low_balance_accounts,
 )
-from ringledger.clock import clock_for
-from ringledger.cli_common import container, emit, fail, money
+from ringledger.cli.common import container, emit, fail, money
 from ringledger.reports import (
     CALL_COLUMNS,
     INVENTORY_COLUMNS,
@@ -25,6 +24,7 @@ from ringledger.reports import (
     formatted,
     to_csv,
 )
+from services.clock import clock_for
 
 reports = typer.Typer(help="Reports: revenue, calls and bar statements, card inventory, low balances (JSON or CSV).", no_args_is_help=True)
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Write CSV to this file ('-' for stdout).")]

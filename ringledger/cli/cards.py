@@ -14,7 +14,7 @@ from ledger.cardnumbers import check_card_number
 from ledger.money import format_money
 from projections.db import equal_filters
 from ringledger.card_sales import cards_to_sell
-from ringledger.cli_common import (
+from ringledger.cli.common import (
     actor,
     container,
     emit,

@@ -75,11 +75,3 @@ def authenticate(ledger: Ledger, token: str | None) -> Principal | None:
     if key is None or not key.matches(token):
         return None
     return Principal(key.key_id, key.role, key.bar)
-
-
-def bearer_token(header: str | None) -> str | None:
-    """`Authorization: Bearer <token>` → token."""
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None

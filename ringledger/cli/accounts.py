@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ledger.money import format_money
-from ringledger.cli_common import (
+from ringledger.cli.common import (
     actor,
     container,
     emit,

@@ -14,13 +14,13 @@ try:  # recent typer carries its own copy of click
 except ImportError:  # pragma: no cover - typer on top of the click package
     from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-from ringledger.cli_accounts import accounts, books
-from ringledger.cli_audit import audit
-from ringledger.cli_calls import calls
-from ringledger.cli_cards import cards, vouchers
-from ringledger.cli_keys import keys
-from ringledger.cli_reports import reports
-from ringledger.cli_tariffs import tariffs
+from ringledger.cli.accounts import accounts, books
+from ringledger.cli.audit import audit
+from ringledger.cli.calls import calls
+from ringledger.cli.cards import cards, vouchers
+from ringledger.cli.keys import keys
+from ringledger.cli.reports import reports
+from ringledger.cli.tariffs import tariffs
 
 _NEGATIVE = re.compile(r"No such option: -\d")
 

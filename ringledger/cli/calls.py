@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
 from ledger.money import format_money
-from ringledger.calls_query import select_calls
-from ringledger.charging_service import build_charging
-from ringledger.cli_common import actor, container, emit, fail, instant
+from projections.cdr_reads import select_calls
+from ringledger.charging import build_charging
+from ringledger.cli.common import actor, container, emit, fail, instant
+from ringledger.container import Container
 
 calls = typer.Typer(help="Calls: CDRs, rerating, blacklist, expiry of abandoned holds.", no_args_is_help=True)
 
@@ -26,7 +28,7 @@ def list_calls(
     """CDRs, one row per call leg."""
     with container() as c:
         c.catch_up()
-        rows = select_calls(c, account=account, caller=caller, bar=bar, limit=limit,
+        rows = select_calls(c.views, _normaliser(c), account=account, caller=caller, bar=bar, limit=limit,
                             since=since and instant(since, c.settings.timezone),
                             until=until and instant(until, c.settings.timezone))
     for row in rows:
@@ -51,8 +53,8 @@ def rerate(
     with container() as c:
         c.catch_up()
         zone = c.settings.timezone
-        selected = [r["call_id"] for r in select_calls(c, account=account, caller=caller, finished=True,
-                                                          since=since and instant(since, zone),
+        selected = [r["call_id"] for r in select_calls(c.views, _normaliser(c), account=account, caller=caller,
+                                                          finished=True, since=since and instant(since, zone),
                                                           until=until and instant(until, zone))]
         result = build_charging(c.settings, c.ledger).rerate(selected, plan, version, actor())
     result["difference"] = format_money(result["difference"])
@@ -62,7 +64,9 @@ def rerate(
 @calls.command("expire")
 def expire(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Settle now every hold past its expiry (what the server's scheduler does every 30 s)."""
-    from ringledger.scheduler import expire_job  # APScheduler: loaded only for this command
+    from ringledger.scheduler import (
+        expire_job,  # APScheduler: loaded only for this command
+    )
 
     with container() as c:
         charging = build_charging(c.settings, c.ledger)
@@ -111,3 +115,6 @@ def switch_token(name: str) -> None:
     typer.echo(f"add to RINGLEDGER_SWITCH_TOKENS: {name}={digest}")
 
 
+def _normaliser(c: Container) -> Callable[[str], str]:
+    """A dialled number to E.164 as charging reads it (the charging engine is built only when a caller is given)."""
+    return lambda number: build_charging(c.settings, c.ledger).normalise(number)

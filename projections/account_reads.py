@@ -1,4 +1,4 @@
-"""Reads from the views shared by several resolvers (rows as dicts, money as int)."""
+"""Reads of the account, phone-binding and hold views (rows as dicts, money as int)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from rating.deck import DeckError, export_deck, parse_deck
-from ringledger.charging_service import build_charging
-from ringledger.cli_common import actor, container, emit, fail, instant
+from ringledger.charging import build_charging
+from ringledger.cli.common import actor, container, emit, fail, instant
 
 tariffs = typer.Typer(help="Tariff plans: import rate decks as new versions, list, export.", no_args_is_help=True)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.persistence import IntegrityError as StoreIntegrityError
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from ledger.errors import StoreUnavailable
 from projections.db import is_connection_lost

@@ -1,31 +1,33 @@
-"""CDR selection shared by the CLI and the portal: filters over the CDR view."""
+"""Reads of the CDR view: the calls the CLI and the portal select, and the holds due to expire."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from ledger.errors import LedgerError
-from ringledger.charging_service import build_charging
-from ringledger.container import Container
+from projections.db import ViewDB
 
 CDR_COLUMNS = ("call_id", "status", "reason", "account", "caller", "callee", "callee_e164", "category",
                "destination_name", "service", "booth", "bar", "plan", "plan_version", "authorized_at",
                "answered_at", "ended_at", "billsec", "charged", "cost", "cause", "flags")
 
 
-def select_calls(c: Container, *, account: str | None = None, caller: str | None = None, bar: str | None = None,
+def select_calls(views: ViewDB, normalise: Callable[[str], str], *, account: str | None = None,
+                 caller: str | None = None, bar: str | None = None,
                  since: datetime | None = None, until: datetime | None = None, finished: bool = False,
                  limit: int | None = None) -> list[dict[str, Any]]:
-    """CDR rows matching every given filter, oldest first (time filters on the authorize instant)."""
+    """CDR rows matching every given filter, oldest first (time filters on the authorize instant).
+
+    `normalise` turns a dialled caller into E.164 the way charging does (the CDRs hold either)."""
     where, params = [], []
     if account:
         where.append("account = ?")
         params.append(account)
     if caller:
-        charging = build_charging(c.settings, c.ledger)
         where.append("caller IN (?, ?)")
-        params += [caller, _e164_or_raw(charging, caller)]
+        params += [caller, _e164_or_raw(normalise, caller)]
     if bar:
         where.append("bar = ?")
         params.append(bar)
@@ -43,11 +45,20 @@ def select_calls(c: Container, *, account: str | None = None, caller: str | None
     sql += " ORDER BY authorized_at, call_id"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return [dict(zip(CDR_COLUMNS, r)) for r in c.views.query(sql, params)]
+    return [dict(zip(CDR_COLUMNS, r)) for r in views.query(sql, params)]
 
 
-def _e164_or_raw(charging: Any, number: str) -> str:
+def _e164_or_raw(normalise: Callable[[str], str], number: str) -> str:
     try:
-        return str(charging.normalise(number))
+        return str(normalise(number))
     except LedgerError:
         return number
+
+
+def stale_calls(views: ViewDB, now: datetime) -> list[str]:
+    """Open calls whose hold has passed its expiry instant."""
+    rows = views.query(
+        "SELECT call_id FROM cdrs WHERE status IN ('authorized', 'answered') AND expires_at <= ? ORDER BY expires_at",
+        (now.astimezone(UTC).isoformat(),),
+    )
+    return [r[0] for r in rows]

@@ -14,7 +14,7 @@ from ledger.money import format_money
 from ringledger.audit import chain
 from ringledger.audit.replay import replay as replay_log
 from ringledger.audit.verify import verify as verify_store
-from ringledger.cli_common import container, emit, fail, instant, progress_bar
+from ringledger.cli.common import container, emit, fail, instant, progress_bar
 
 audit = typer.Typer(help="Auditor's tools: digest chain, replay to an instant, verify.", no_args_is_help=True)
 

@@ -1,0 +1,3 @@
+from ringledger.cli.main import main
+
+main()

@@ -1,0 +1,74 @@
+"""What the services need from the outside world, as ports an adapter implements.
+
+A service takes these as plain arguments; the composition root (`ringledger`)
+chooses the implementation: the switch and SMS adapters in production, the
+logging ones in `adapters.log` for `make run`, the recording fakes in
+`services.fakes` in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Business time: now, as an aware instant (`services.clock` builds the real ones)."""
+
+    def __call__(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Origination:
+    """A call the switch is asked to place: `caller` rings first, then `callee` (callback service)."""
+
+    call_id: str
+    caller: str
+    callee: str
+    max_seconds: int
+
+
+@runtime_checkable
+class Dialer(Protocol):
+    """Asks the switch to originate a call."""
+
+    def originate(self, call: Origination) -> None: ...
+
+
+@runtime_checkable
+class CallControl(Protocol):
+    """Asks the switch to cut a call in progress (its money ran out, it was blacklisted, it expired)."""
+
+    def cut(self, call_id: str, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Text:
+    """One SMS: who sent it, to whom, what it says."""
+
+    sender: str
+    recipient: str
+    body: str
+
+
+@runtime_checkable
+class SmsGateway(Protocol):
+    """Sends a text, and hands every text it receives to the handlers subscribed to it."""
+
+    def send(self, recipient: str, body: str) -> str:
+        """Queue `body` for `recipient`; returns the gateway's message id."""
+        ...
+
+    def subscribe(self, handler: Callable[[Text], None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The outside world as one process sees it (the container holds one)."""
+
+    dialer: Dialer
+    call_control: CallControl
+    sms: SmsGateway
