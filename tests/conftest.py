@@ -15,9 +15,12 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from typer.testing import CliRunner
+
+from ringledger.cli import app
 from ringledger.config import Settings
 from ringledger.container import Container, build
-from tests.support import PG_URL, TEST_PIN_KEY, drop_schema, require_postgres
+from tests.support import PG_URL, TEST_PIN_KEY, drop_schema, require_postgres, settings_env
 
 # `make mutate` runs the properties under tracing on a busy machine: fewer
 # examples, no timing health checks (selected with --hypothesis-profile=mutate).
@@ -43,3 +46,17 @@ def container(settings: Settings) -> Iterator[Container]:
     c = build(settings)
     yield c
     c.close()
+
+
+@pytest.fixture
+def cli(settings: Settings):
+    """The CLI in-process on the test's store: `cli(*args, code=0)` returns its output, asserting the exit code."""
+    runner = CliRunner()
+    env = {k: v for k, v in settings_env(settings).items() if k.startswith("RINGLEDGER_")}
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, list(args), env=env)
+        assert result.exit_code == code, (args, result.output, result.exception)
+        return result.output
+
+    return run

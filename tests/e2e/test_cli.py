@@ -9,24 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from ringledger.cli import app
-from ringledger.config import Settings
-from tests.support import settings_env
-
-
-@pytest.fixture
-def cli(settings: Settings):
-    runner = CliRunner()
-    env = {k: v for k, v in settings_env(settings).items() if k.startswith("RINGLEDGER_")}
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, list(args), env=env)
-        assert result.exit_code == code, (args, result.output, result.exception)
-        return result.output
-
-    return run
 
 
 def balance(cli, number: str) -> str:

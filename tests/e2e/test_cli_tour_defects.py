@@ -7,30 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from ringledger.cli import app
-from ringledger.config import Settings
 from ringledger.container import Container
 from ringledger.demo import DEMO_BAR, load_demo
 from tests.charging_support import call, set_up
-from tests.support import settings_env
 
 DECK = Path(__file__).resolve().parents[2] / "docs" / "tours" / "retail-deck.csv"
 NEXT_CENTURY = "2100-01-01T00:00:00+08:00"  # not in force whenever this runs
-
-
-@pytest.fixture
-def cli(settings: Settings):
-    runner = CliRunner()
-    env = {k: v for k, v in settings_env(settings).items() if k.startswith("RINGLEDGER_")}
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, list(args), env=env)
-        assert result.exit_code == code, (args, result.output, result.exception)
-        return result.output
-
-    return run
 
 
 def one_error_line(output: str) -> str:

@@ -16,17 +16,14 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from ledger.errors import AmountTooLarge, InvalidPin, InvalidRequest, PinLocked, WrongPin
 from ledger.money import MAX_AMOUNT
-from ringledger.cli import app
 from ringledger.config import Settings
 from ringledger.container import Container, build
 from ringledger.server import create_app
 from tests.charging_support import ACCOUNT, LOCAL, PHONE, call, set_up
 from tests.integration.portal_support import BAR_A, BAR_B, Portal, open_portal
-from tests.support import settings_env
 
 TOKEN = "switch-secret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -38,19 +35,6 @@ def client(container: Container) -> Iterator[TestClient]:
     container.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
     with TestClient(create_app(container)) as c:
         yield c
-
-
-@pytest.fixture
-def cli(settings: Settings):
-    runner = CliRunner()
-    env = {k: v for k, v in settings_env(settings).items() if k.startswith("RINGLEDGER_")}
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, list(args), env=env)
-        assert result.exit_code == code, (args, result.output, result.exception)
-        return result.output
-
-    return run
 
 
 def events(c: Container) -> int:
