@@ -6,7 +6,6 @@ import csv
 import json
 from pathlib import Path
 
-from tests.e2e.test_cli import cli  # noqa: F401  (fixture)
 
 
 def _issue(cli, tmp_path: Path, count: int = 20) -> list[dict[str, str]]:

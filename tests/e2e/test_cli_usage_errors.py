@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.e2e.test_cli import cli  # noqa: F401  (fixture)
 
 
 @pytest.mark.parametrize("args", [

@@ -10,7 +10,6 @@ import pytest
 
 from ledger.errors import PinLocked, WrongPin
 from ringledger.container import Container
-from tests.e2e.test_cli import cli  # noqa: F401  (fixture)
 from tests.integration.portal_support import open_portal
 
 

@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 
 from ringledger.container import Container
 from ringledger.server import create_app
-from tests.e2e.test_cli import cli  # noqa: F401  (fixture)
 from tests.integration.portal_support import open_portal
 
 TOKEN = "switch-secret-token"
