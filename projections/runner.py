@@ -27,6 +27,8 @@ from projections.apikeys import ApiKeysView
 from projections.base import Projection
 from projections.cards import CardsView
 from projections.cdrs import CdrView
+from projections.conference_schedule import ConferenceSchedule
+from projections.conferences import ConferencesView
 from projections.db import ViewDB, is_broken, is_connection_lost
 from projections.digests import DigestChain
 from projections.general_ledger import GeneralLedger
@@ -35,7 +37,8 @@ from projections.tariffs import TariffsView
 
 PAGE = 2000
 MAX_LOCAL = 100_000  # recordings kept for the next step; past this, steps read the log
-DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView]
+DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView,
+                                                ConferencesView, ConferenceSchedule]
 
 
 class Projector:

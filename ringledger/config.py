@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     #: Group commit: most hook commands per transaction, and how long to wait for more.
     group_commit_size: int = 256
     group_commit_window_ms: float = 0.0
+    #: How often the leader looks for booked conferences and leg retries that are due (seconds).
+    conference_poll_seconds: float = 5.0
     #: Testing aid: business time starts at this ISO instant (with offset) and ticks on ("" = system clock).
     clock_start: str = ""
 

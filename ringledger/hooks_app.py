@@ -9,8 +9,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from adapters.http import errors
 from adapters.http.auth import SwitchAuth
+from adapters.http.conferences import build_conference_router
 from adapters.http.hooks import HookFastPath, HookHandlers, HookMetrics, build_router
 from ringledger.charging import build_charging
+from ringledger.conferences import build_conferences
 from ringledger.container import Container
 from ringledger.scheduler import build_scheduler
 from services.charging import Charging
@@ -49,7 +51,8 @@ class SwitchHooks:
             deadline=settings.store_timeout_seconds,
         )
         self.auth = SwitchAuth.from_config(settings.switch_tokens)
-        self.scheduler = build_scheduler(container, self.charging)
+        self.conferences = build_conferences(container, self.charging)
+        self.scheduler = build_scheduler(container, self.charging, conferences=self.conferences)
 
     def _open_holds(self) -> float:
         try:
@@ -61,6 +64,7 @@ class SwitchHooks:
         errors.install(app)
         handlers = HookHandlers(self.charging, self.committer, self.auth, self.metrics)
         app.include_router(build_router(handlers))
+        app.include_router(build_conference_router(self.conferences, self.charging, self.auth.switch_of))
         # The hook fast path sits in front of routing and dependency solving (a Starlette middleware).
         app.add_middleware(HookFastPath, hooks=handlers)
         registry = self.registry
@@ -74,6 +78,7 @@ class SwitchHooks:
             return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
         app.state.charging = self.charging
+        app.state.conferences = self.conferences
 
     def start(self) -> None:
         self.scheduler.start()

@@ -16,9 +16,11 @@ from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from projections.cdr_reads import stale_calls
+from projections.conference_schedule import due
 from ringledger.container import Container
 from ringledger.leader import Leader
 from services.charging import Charging
+from services.conferences import Conferences
 
 EXPIRY_INTERVAL_SECONDS = 30
 
@@ -39,7 +41,27 @@ def expire_job(container: Container, charging: Charging, clock: Callable[[], dat
     return expired
 
 
-def build_scheduler(container: Container, charging: Charging, leader: Leader | None = None) -> BackgroundScheduler:
+def conference_job(container: Container, conferences: Conferences, leader: Leader | None = None) -> list[str]:
+    """Fire every booked conference whose time has come and place every leg retry that is due.
+
+    What is due is read from the schedule view, which is rebuilt from the
+    event log: a restart loses no booking. Each action is checked again on
+    its conference's events, so a booking fires once however often (or in
+    however many processes) this runs. Returns the legs dialled.
+    """
+    if leader is not None and not leader.try_lead():
+        return []
+    container.catch_up()
+    now = conferences.clock()
+    dialled = conferences.run_due(due(container.views, now), now)
+    if dialled:
+        container.settle_views()
+        structlog.get_logger().info("conference_legs_placed", legs=dialled)
+    return dialled
+
+
+def build_scheduler(container: Container, charging: Charging, leader: Leader | None = None,
+                    conferences: Conferences | None = None) -> BackgroundScheduler:
     """Jobs run only in the elected process (PostgreSQL advisory lock); on SQLite, here."""
     scheduler = BackgroundScheduler(timezone=container.settings.timezone)
     leader = leader or Leader(container.views)
@@ -48,5 +70,11 @@ def build_scheduler(container: Container, charging: Charging, leader: Leader | N
         args=(container, charging, charging.clock, leader),
         id="expire_stale_holds", max_instances=1, coalesce=True,
     )
+    if conferences is not None:
+        scheduler.add_job(
+            conference_job, "interval", seconds=container.settings.conference_poll_seconds,
+            args=(container, conferences, leader),
+            id="conferences", max_instances=1, coalesce=True,
+        )
     scheduler.add_listener(lambda _event: leader.resign(), EVENT_SCHEDULER_SHUTDOWN)
     return scheduler

@@ -23,12 +23,17 @@ class Clock(Protocol):
 
 @dataclass(frozen=True)
 class Origination:
-    """A call the switch is asked to place: `caller` rings first, then `callee` (callback service)."""
+    """A call the switch is asked to place: `caller` rings first, then `callee` (callback service).
+
+    With `conference_id`, the switch rings `callee` and joins it to that conference's bridge,
+    showing `caller` (the initiator) as the calling number.
+    """
 
     call_id: str
     caller: str
     callee: str
     max_seconds: int
+    conference_id: str | None = None
 
 
 @runtime_checkable

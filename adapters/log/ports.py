@@ -15,7 +15,7 @@ log = structlog.get_logger("ringledger.ports")
 class LoggingDialer:
     def originate(self, call: Origination) -> None:
         log.info("dialer_originate", call_id=call.call_id, caller=call.caller, callee=call.callee,
-                 max_seconds=call.max_seconds)
+                 max_seconds=call.max_seconds, conference_id=call.conference_id)
 
 
 class LoggingCallControl:
