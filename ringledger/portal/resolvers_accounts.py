@@ -21,6 +21,8 @@ from ringledger.portal.context import (
     operator,
 )
 from ringledger.portal.pagination import connection, decode, page_size
+from ringledger.portal.resolvers_tariffs import charging
+from services.pins import change_pin
 
 query = QueryType()
 mutation = MutationType()
@@ -189,9 +191,13 @@ def resolve_unbind(_: Any, info: GraphQLResolveInfo, phone: str) -> dict[str, An
 
 
 @mutation.field("changePin")
-def resolve_change_pin(_: Any, info: GraphQLResolveInfo, number: str, new_pin: str) -> bool:
+def resolve_change_pin(_: Any, info: GraphQLResolveInfo, number: str, new_pin: str,
+                       old_pin: str | None = None) -> bool:
     c = operator(info)
-    c.container.ledger.change_pin(number, new_pin, c.actor)
+    if old_pin is None:
+        c.container.ledger.change_pin(number, new_pin, c.actor)
+    else:
+        change_pin(charging(c), number, old_pin, new_pin, c.actor)
     c.container.settle_views()
     return True
 
