@@ -15,9 +15,10 @@ from ledger.pins import MAX_PIN_TRIES
 from services.charging import Charging
 
 
-def change_pin(charging: Charging, number: str, old_pin: str, new_pin: str, actor: str) -> dict[str, Any]:
+def change_pin(charging: Charging, number: str, old_pin: str | None, new_pin: str, actor: str) -> dict[str, Any]:
     """Change the PIN of an account (by account number or a bound phone number); raises WrongPin or
-    PinLocked when the old PIN does not open it."""
+    PinLocked when the old PIN does not open it. Without `old_pin` it is an operator's reset (it
+    lifts a lockout)."""
     account = charging.balance(number)["account"]
     charging.ledger.change_pin(account, new_pin, actor, old_pin=old_pin)
     return {"account": account, "changed": True, "reason": None, "tries_left": MAX_PIN_TRIES}

@@ -194,10 +194,7 @@ def resolve_unbind(_: Any, info: GraphQLResolveInfo, phone: str) -> dict[str, An
 def resolve_change_pin(_: Any, info: GraphQLResolveInfo, number: str, new_pin: str,
                        old_pin: str | None = None) -> bool:
     c = operator(info)
-    if old_pin is None:
-        c.container.ledger.change_pin(number, new_pin, c.actor)
-    else:
-        change_pin(charging(c), number, old_pin, new_pin, c.actor)
+    change_pin(charging(c), number, old_pin, new_pin, c.actor)
     c.container.settle_views()
     return True
 

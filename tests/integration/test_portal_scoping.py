@@ -25,6 +25,8 @@ from graphql import (
     is_required_argument,
 )
 from services.charging import CallRequest, Charging
+from services.conferences import Conferences
+from services.fakes import RecordingCallControl, RecordingDialer
 from ringledger.container import Container
 from ringledger.portal.schema import build_schema
 from tests.integration.portal_support import BAR_A, BAR_B, Portal, make_calls, open_portal, peak_today
@@ -63,7 +65,7 @@ CASES = _id_cases()
 def test_every_argument_of_the_schema_is_classified() -> None:
     unknown = {(f, p) for f, p, path in CASES if path[-1] not in IDS}
     assert not unknown, f"say whether these arguments name an object (IDS) or not (NOT_IDS): {unknown}"
-    assert {"cdr", "account", "card", "tariff", "holds"} <= {f for f, _, _ in CASES}
+    assert {"cdr", "account", "card", "tariff", "holds", "conference", "conferences"} <= {f for f, _, _ in CASES}
 
 
 
@@ -89,10 +91,16 @@ def world(container: Container) -> dict[str, Any]:
                           "test")
     ledger.set_retail_plan(BAR_B, "retail_b", "test")
     issued = ledger.issue_batch("voucher", 1, 5_0000, "test", name="V1")
+    # A conference booked on the other bar's account.
+    conferences = Conferences(ledger, RecordingDialer(), RecordingCallControl(), peak_today)
+    conference = conferences.book(initiator="+8613900139000", participants=["13800138000"],
+                                  start_at=peak_today() + timedelta(days=1), retries=0, retry_interval=60,
+                                  actor="test", account=BAR_B)["conference_id"]
     container.catch_up()
     other = {"number": BAR_B, "account": BAR_B, "bar": BAR_B, "phone": "+8613900139000",
              "id": ledger.account(BAR_B).id.hex, "batch": "V1", "name": "V1", "plan": "retail_b",
-             "callId": other_calls[0], ("card", "number"): issued[0][1], ("tariff", "name"): "retail_b"}
+             "callId": other_calls[0], ("card", "number"): issued[0][1], ("tariff", "name"): "retail_b",
+             ("conference", "id"): conference}
     return {"portal": portal, "other": other, "own_call": own_calls[0], "other_calls": [other_calls[0], "private-1"],
             "card": issued[0][1]}
 
