@@ -36,7 +36,7 @@ from rating.deck import parse_deck
 REPO = Path(__file__).resolve().parents[2]
 TOURS = REPO / "docs" / "tours"
 MARK = "# --- README block ---\n"
-TOUR_ORDER = ("cli", "hooks", "tariffs", "portal", "auditor")
+TOUR_ORDER = ("cli", "hooks", "tariffs", "portal", "conferences", "auditor")
 
 
 # --- the README and the scripts say the same thing ------------------------------------------
@@ -212,6 +212,24 @@ def test_the_bar_owners_tour_sees_the_booth_call_and_only_its_own_bar(server: Se
     (row,) = statement["data"]["barStatement"]["rows"]
     assert (row["attempts"], row["answered"], row["cost"]) == (1, 1, "0.4000")
     assert refused["errors"][0]["extensions"]["code"] == "forbidden"
+
+
+def test_the_conference_tour_charges_each_leg_to_the_initiator_and_cancels_the_booking(server: Server) -> None:
+    docs = documents(server.tour("conferences"))
+    trigger = docs[0]
+    assert (trigger["accepted"], trigger["answer"], trigger["status"]) == (True, "reject", "running")
+    ends = [d for d in docs if "charged" in d and "call_id" in d]
+    assert [d["charged"] for d in ends] == ["0.3000", "0.4000"]  # long distance 60 s, mobile 90 s
+    assert [d["changed"] for d in docs if "changed" in d] == [True, True]  # the PIN changed, and back
+    portal = first(docs, "data")["data"]["conference"]
+    assert (portal["status"], portal["endCause"], portal["charged"]) == ("ended", "initiator_hung_up", "0.7000")
+    assert [(leg["category"], leg["charged"]) for leg in portal["legs"]] == [("mobile", "0.4000"),
+                                                                           ("national", "0.3000")]
+    cancelled = next(d for d in docs if "cancelConference" in d.get("data", {}))
+    assert cancelled["data"]["cancelConference"] == {"status": "cancelled", "endCause": "moved"}
+    listed = docs[-1]["data"]["conferences"]["edges"]
+    assert [(e["node"]["mode"], e["node"]["status"]) for e in listed] == [("instant", "ended"),
+                                                                         ("booked", "cancelled")]
 
 
 def test_the_auditors_tour_verifies_the_noted_digest_and_cannot_change_anything(server: Server) -> None:
