@@ -13,7 +13,8 @@ Invariants:
   two processes that fire the same booking collide on its version and the
   loser sees it fired;
 * a cancelled booking never fires, and only a booking not yet fired can be
-  cancelled;
+  cancelled; a booking more than 30 minutes overdue (the platform was down
+  at its time) is recorded as missed instead of ringing people late;
 * a failed leg is placed again at most `retries` times, each `retry_interval`
   seconds after the failure, and each failure is retried at most once;
 * nothing is placed once the conference has ended; it ends when the
@@ -36,6 +37,8 @@ LIVE = (PLACED, JOINED)
 MAX_PARTICIPANTS = 20
 MAX_RETRIES = 10
 MAX_RETRY_INTERVAL = 3600
+#: How late a booking may still be started (after an outage); later, it is recorded as missed.
+MISSED_AFTER = timedelta(minutes=30)
 
 
 def conference_id(conference: str) -> Any:
@@ -190,8 +193,14 @@ class Conference(Aggregate):
         self.trigger_event(self.Cancelled, actor=actor, reason=reason)
 
     def fire(self, now: datetime, actor: str) -> list[str]:
-        """Start a booking that is due: the initiator's leg is placed. Returns the legs to dial."""
+        """Start a booking that is due: the initiator's leg is placed. Returns the legs to dial.
+
+        A booking found more than `MISSED_AFTER` past its time (the platform was down) is not
+        started late, when nobody expects the call: it is recorded as missed (cancelled)."""
         if self.status != BOOKED or self.start_at > now:
+            return []
+        if now - self.start_at > MISSED_AFTER:
+            self.trigger_event(self.Cancelled, actor=actor, reason="missed")
             return []
         self.trigger_event(self.Fired, at=now, actor=actor)
         return [self._place(self.initiator, 1, None, now)]

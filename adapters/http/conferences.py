@@ -61,7 +61,9 @@ class Leg(BaseModel):
 class ConferenceAnswer(BaseModel):
     conference_id: str | None
     accepted: bool = True
+    #: Why a trigger was not accepted: unknown_account, account_closed or insufficient_funds.
     reason: str | None = None
+    message: str | None = None
     status: str | None = None
     initiator: str | None = None
     account: str | None = None

@@ -24,6 +24,7 @@ from typing import Any
 from uuid import uuid5
 
 from ledger.accounts import ACTIVE, Account
+from ledger.application import Ledger
 from ledger.conferences import Conference, ConferenceNotFound, conference_id
 from ledger.errors import AccountNotFound, InvalidRequest
 from ledger.ids import NAMESPACE, account_id, phone_id
@@ -40,7 +41,7 @@ MAX_AHEAD = timedelta(days=366)
 
 
 class Conferences:
-    def __init__(self, ledger: Any, dialer: Dialer, call_control: CallControl, clock: Callable[[], datetime], *,
+    def __init__(self, ledger: Ledger, dialer: Dialer, call_control: CallControl, clock: Callable[[], datetime], *,
                  dial_plan: DialPlan | None = None, max_seconds: int = 14_400) -> None:
         self.ledger = ledger
         self.dialer = dialer

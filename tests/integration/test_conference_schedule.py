@@ -66,7 +66,7 @@ def test_a_cancelled_booking_never_fires_and_a_started_one_cannot_be_cancelled(s
         set_up(c)
         cancelled, kept = book(conferences), book(conferences)
         conferences.cancel(cancelled, "test", "meeting moved")
-    with process(settings, AT + timedelta(hours=1)) as (c, conferences, dialer):
+    with process(settings, AT + timedelta(minutes=10)) as (c, conferences, dialer):
         assert conference_job(c, conferences) == [f"{kept}-1"]
         assert [o.conference_id for o in dialer.originated] == [kept]
         with pytest.raises(ConferenceNotCancellable):
@@ -158,3 +158,48 @@ def test_with_an_elected_leader_only_the_leader_fires(settings: Settings) -> Non
         finally:
             first.resign()
             second.resign()
+
+
+def test_the_conference_views_rebuilt_from_zero_equal_the_live_ones(container: Container) -> None:
+    from projections.runner import Projector
+
+    set_up(container)
+    clock = FixedClock(PEAK)
+    conferences = Conferences(container.ledger, RecordingDialer(), RecordingCallControl(), clock)
+    waiting, cancelled, cid = book(conferences), book(conferences), book(conferences, retries=1, interval=30)
+    conferences.cancel(cancelled, "test", "moved")
+    clock.now = AT
+    for conference in (waiting, cid):
+        conferences.fire(conference)
+    conferences.leg_event(cid, f"{cid}-1", "joined")
+    conferences.invite(cid, "01062345678", "test")
+    conferences.leg_event(cid, f"{cid}-2", "failed", "busy")  # FRIEND: a retry is due in 30 s
+    conferences.drop(cid, "01062345678", "test")
+    container.catch_up()
+    live_schedule = container.views.query("SELECT conference_id, kind, leg FROM conference_schedule ORDER BY leg")
+    assert live_schedule == [(cid, "retry", f"{cid}-2")]
+    scratch = Projector(container.ledger, container.views, prefix="scratch_")
+    try:
+        scratch.run()
+        live, rebuilt = container.projector.dump(), scratch.dump()
+        assert len(live["conferences"]) == 3 and len(live["conference_legs"]) == 4
+        for table in ("conferences", "conference_legs", "conference_schedule"):
+            assert rebuilt[table] == live[table], table
+    finally:
+        scratch.drop()
+        scratch.close()
+
+
+def test_a_booking_found_long_overdue_after_an_outage_is_recorded_as_missed_not_rung(settings: Settings) -> None:
+    with process(settings, PEAK) as (c, conferences, _):
+        set_up(c)
+        late, missed = book(conferences), book(conferences)
+    with process(settings, AT + timedelta(minutes=30)) as (c, conferences, dialer):
+        assert conferences.run_due([(late, "start", "")]) == [f"{late}-1"]  # 30 min late: still started
+        conferences.clock.advance(1)  # type: ignore[attr-defined]
+        assert conference_job(c, conferences) == []
+        assert [o.conference_id for o in dialer.originated] == [late]
+        c.catch_up()
+        assert c.views.query("SELECT status, end_cause FROM conferences WHERE conference_id = ?",
+                             (missed,)) == [("cancelled", "missed")]
+        assert c.views.query("SELECT COUNT(*) FROM conference_schedule")[0][0] == 0
