@@ -215,7 +215,9 @@ class Conference(Aggregate):
             raise ConferenceNotRunning(f"conference {self.conference_id} is {self.status}")
 
     def joined(self, leg: str, now: datetime) -> list[str]:
-        """A leg answered. When it is the initiator's, every booked participant is called. Returns legs to dial."""
+        """A leg answered. When it is the initiator's, every booked participant is called. Returns legs to dial.
+
+        A leg that answers after the conference ended is refused (ConferenceNotRunning): the switch hangs it up."""
         self._running()
         if self.leg(leg)["status"] != PLACED:
             return []
@@ -226,10 +228,10 @@ class Conference(Aggregate):
 
     def failed(self, leg: str, cause: str, now: datetime) -> list[str]:
         """A leg was not answered (busy, no answer, unreachable): a retry is due later, or the
-        initiator's last failure ends the conference. Returns the legs to cut."""
-        self._running()
+        initiator's last failure ends the conference. Returns the legs to cut. A failure reported after
+        the conference ended changes nothing."""
         state = self.leg(leg)
-        if state["status"] != PLACED:
+        if self.status != RUNNING or state["status"] != PLACED:
             return []
         retry_at = now + timedelta(seconds=self.retry_interval) if state["attempt"] <= self.retries else None
         self.trigger_event(self.LegFailed, leg=leg, number=state["number"], cause=cause, at=now,

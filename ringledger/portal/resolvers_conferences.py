@@ -42,6 +42,10 @@ def resolve_conference(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, A
 def resolve_conferences(_: Any, info: GraphQLResolveInfo, account: str | None = None, status: str | None = None,
                         first: int = 50, after: str | None = None) -> dict[str, Any]:
     first = page_size(first)
+    if account is not None:
+        check_text(account, "an account number", 20)
+    if status is not None:
+        check_text(status, "a status", 20)
     scoped = bar_scope(info, account)
     cursor = decode(after, str, str)
     rows = views.conferences(ctx(info).container.views, account=scoped, status=status,

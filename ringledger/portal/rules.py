@@ -27,7 +27,8 @@ MAX_DEPTH = 10
 MAX_COST = 20_000
 PAGED = {"complexity": 1, "multipliers": ["first"]}
 COST_MAP: dict[str, dict[str, Any]] = {
-    "Query": {name: PAGED for name in ("accounts", "statement", "cards", "cdrs", "lowBalanceAccounts")},
+    "Query": {name: PAGED for name in ("accounts", "statement", "cards", "cdrs", "lowBalanceAccounts",
+                                            "conferences")},
     "Account": {"statement": PAGED},
 }
 

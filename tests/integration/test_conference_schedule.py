@@ -203,3 +203,26 @@ def test_a_booking_found_long_overdue_after_an_outage_is_recorded_as_missed_not_
         assert c.views.query("SELECT status, end_cause FROM conferences WHERE conference_id = ?",
                              (missed,)) == [("cancelled", "missed")]
         assert c.views.query("SELECT COUNT(*) FROM conference_schedule")[0][0] == 0
+
+
+def test_leg_reports_after_the_end_change_nothing_and_a_late_answer_is_refused(container: Container) -> None:
+    from ledger.conferences import ConferenceNotRunning
+
+    set_up(container)
+    clock = FixedClock(AT)
+    control = RecordingCallControl()
+    conferences = Conferences(container.ledger, RecordingDialer(), control, clock)
+    cid = book(conferences, retries=3, interval=30)
+    conferences.fire(cid)
+    conferences.leg_event(cid, f"{cid}-1", "joined")  # the participant's leg -2 is being called
+    ended = conferences.leg_event(cid, f"{cid}-1", "hangup")
+    assert ended["legs"] == [f"{cid}-2"] and control.cuts == [(f"{cid}-2", "conference_ended")]
+    before = container.ledger.recorder.max_notification_id()
+    # The switch reports the cut leg as failed, and the initiator's hangup again: nothing changes, no retry.
+    assert conferences.leg_event(cid, f"{cid}-2", "failed", "cut")["legs"] == []
+    assert conferences.leg_event(cid, f"{cid}-1", "hangup")["legs"] == []
+    with pytest.raises(ConferenceNotRunning):
+        conferences.leg_event(cid, f"{cid}-2", "joined")
+    assert container.ledger.recorder.max_notification_id() == before
+    clock.advance(60)
+    assert conference_job(container, conferences) == []
