@@ -103,7 +103,7 @@ def test_invite_and_drop_during_the_conference() -> None:
 
 
 @pytest.mark.parametrize(("participants", "retries", "interval"), [
-    ([A, A], 0, 0), ([ME], 0, 0), ([f"+86138001380{i:02d}" for i in range(21)], 0, 0),
+    ([A, A], 0, 0), ([ME], 0, 0), ([f"+86139001390{i:02d}" for i in range(21)], 0, 0),
     ([A], -1, 0), ([A], 11, 0), ([A], 0, -1), ([A], 0, 3601)])
 def test_a_booking_out_of_bounds_is_refused(participants: list[str], retries: int, interval: int) -> None:
     with pytest.raises(InvalidRequest):
