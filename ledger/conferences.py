@@ -127,16 +127,16 @@ class Conference(Aggregate):
 
         def apply(self, c: Conference) -> None:
             if self.replaces is not None:
-                c.legs[self.replaces] = {**c.legs[self.replaces], "retried": True}
-            c.legs[self.leg] = {"number": self.number, "attempt": self.attempt, "status": PLACED,
-                                "retry_at": None, "retried": False}
+                _set_leg(c, self.replaces, retried=True)
+            c.legs = {**c.legs, self.leg: {"number": self.number, "attempt": self.attempt, "status": PLACED,
+                                           "retry_at": None, "retried": False}}
 
     class LegJoined(Aggregate.Event):
         leg: str
         at: datetime
 
         def apply(self, c: Conference) -> None:
-            c.legs[self.leg] = {**c.legs[self.leg], "status": JOINED}
+            _set_leg(c, self.leg, status=JOINED)
 
     class LegFailed(Aggregate.Event):
         leg: str
@@ -146,7 +146,7 @@ class Conference(Aggregate):
         retry_at: datetime | None
 
         def apply(self, c: Conference) -> None:
-            c.legs[self.leg] = {**c.legs[self.leg], "status": FAILED, "retry_at": self.retry_at}
+            _set_leg(c, self.leg, status=FAILED, retry_at=self.retry_at)
 
     class LegHungUp(Aggregate.Event):
         leg: str
@@ -154,7 +154,7 @@ class Conference(Aggregate):
         at: datetime
 
         def apply(self, c: Conference) -> None:
-            c.legs[self.leg] = {**c.legs[self.leg], "status": HUNG_UP}
+            _set_leg(c, self.leg, status=HUNG_UP)
 
     class ParticipantInvited(Aggregate.Event):
         number: str
@@ -171,7 +171,7 @@ class Conference(Aggregate):
         def apply(self, c: Conference) -> None:
             c.participants = [p for p in c.participants if p != self.number]
             for leg in self.legs:
-                c.legs[leg] = {**c.legs[leg], "status": DROPPED}
+                _set_leg(c, leg, status=DROPPED)
 
     class Ended(Aggregate.Event):
         at: datetime
@@ -182,7 +182,7 @@ class Conference(Aggregate):
         def apply(self, c: Conference) -> None:
             c.status = ENDED
             for leg in self.cut:
-                c.legs[leg] = {**c.legs[leg], "status": HUNG_UP}
+                _set_leg(c, leg, status=HUNG_UP)
 
     # --- commands ------------------------------------------------------------------
 
@@ -291,6 +291,11 @@ class Conference(Aggregate):
         cut = self.live_legs()
         self.trigger_event(self.Ended, at=now, cause=cause, cut=cut, actor=actor)
         return cut
+
+
+def _set_leg(c: Conference, leg: str, **changes: Any) -> None:
+    """Events replace the legs map and a leg's record whole, never mutate them (a cached copy stays intact)."""
+    c.legs = {**c.legs, leg: {**c.legs[leg], **changes}}
 
 
 class ConferenceNotFound(NotFound):
