@@ -81,6 +81,12 @@ class PinChangeAnswer(BaseModel):
     tries_left: int
 
 
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` describing the JSON body a route validates itself (for /docs and the fuzz tests)."""
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": model.model_json_schema()}}}}
+
+
 def _answer(result: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in result.items() if k in ConferenceAnswer.model_fields}
     out["accepted"] = result.get("accepted", True)
@@ -107,33 +113,35 @@ def build_conference_router(conferences: Conferences, charging: Charging,
         except LedgerError as exc:
             return ledger_error(exc)
 
-    @router.post("/conferences", response_model=ConferenceAnswer)
+    @router.post("/conferences", response_model=ConferenceAnswer, openapi_extra=_body(TriggerBody))
     async def trigger(request: Request) -> Response:
         """The initiator rang the conference access number: reject it unanswered (`answer` is always
         `reject`), and the platform calls the initiator back (leg in `legs`)."""
         return await run(request, TriggerBody, lambda b, actor: {
             **_answer(conferences.start_instant(b.call_id, b.caller, actor)), "answer": "reject"})
 
-    @router.post("/conferences/{conference_id}/participants", response_model=ConferenceAnswer)
+    @router.post("/conferences/{conference_id}/participants", response_model=ConferenceAnswer,
+                 openapi_extra=_body(NumberBody))
     async def invite(conference_id: str, request: Request) -> Response:
         """The initiator keyed a participant's number: it is called into the conference."""
         return await run(request, NumberBody,
                          lambda b, actor: _answer(conferences.invite(conference_id, b.number, actor)))
 
-    @router.post("/conferences/{conference_id}/drop", response_model=ConferenceAnswer)
+    @router.post("/conferences/{conference_id}/drop", response_model=ConferenceAnswer, openapi_extra=_body(NumberBody))
     async def drop(conference_id: str, request: Request) -> Response:
         """The initiator drops a participant: its leg is cut."""
         return await run(request, NumberBody,
                          lambda b, actor: _answer(conferences.drop(conference_id, b.number, actor)))
 
-    @router.post("/conferences/{conference_id}/legs/{leg}", response_model=ConferenceAnswer)
+    @router.post("/conferences/{conference_id}/legs/{leg}", response_model=ConferenceAnswer,
+                 openapi_extra=_body(LegBody))
     async def leg_event(conference_id: str, leg: str, request: Request) -> Response:
         """A leg the platform placed was answered (`joined`), not answered (`failed`: retried as booked)
         or hung up (`hangup`: the initiator's ends the conference and cuts the other legs)."""
         return await run(request, LegBody,
                          lambda b, actor: _answer(conferences.leg_event(conference_id, leg, b.event, b.cause)))
 
-    @router.post("/accounts/{number}/pin/change", response_model=PinChangeAnswer)
+    @router.post("/accounts/{number}/pin/change", response_model=PinChangeAnswer, openapi_extra=_body(PinChangeBody))
     async def pin_change(number: str, request: Request) -> Response:
         """A subscriber changes their PIN by phone (account number or bound phone); a wrong old PIN is
         an answer (`changed` false) and counts toward the lockout after five."""

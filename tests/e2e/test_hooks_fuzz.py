@@ -23,6 +23,7 @@ from tests.support import TEST_CLOCK_START, TEST_PIN_KEY
 TOKEN = "fuzz-token"
 CALL_IDS = [f"fuzz-{i}" for i in range(4)]
 STEERED = itertools.count()
+CONFERENCE = ""
 
 
 def steer(case) -> None:
@@ -46,6 +47,12 @@ def steer(case) -> None:
                     case.body[seconds] = 60 + n
     elif "number" in (case.path_parameters or {}):
         case.path_parameters["number"] = PHONE
+    elif "conference_id" in (case.path_parameters or {}):
+        case.path_parameters["conference_id"] = CONFERENCE
+        if "leg" in case.path_parameters:
+            case.path_parameters["leg"] = f"{CONFERENCE}-{1 + n % 3}"
+    elif case.operation.path == "/v1/conferences" and isinstance(case.body, dict):
+        case.body.update(caller=PHONE)
 
 
 def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) -> None:
@@ -59,9 +66,15 @@ def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) ->
     set_up(container, 100_0000)  # the demo tariff; 100.00 on ACCOUNT, bound to PHONE
     app = create_app(container)
     app.state.charging.clock = lambda: PEAK  # every call is priced at one fixed instant
+    app.state.conferences.clock = lambda: PEAK
+    # A running instant conference the steered requests aim at.
+    global CONFERENCE
+    CONFERENCE = app.state.conferences.start_instant("fuzz-access", PHONE, "test")["conference_id"]
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [op.ok() for op in schema.get_all_operations() if op.ok().path.startswith("/v1/")]
-    assert len(operations) == 6  # authorize, answer, interim, end, balance, pin verify
+    # authorize, answer, interim, end, balance, pin verify and change; conference trigger, participants,
+    # drop and leg reports
+    assert len(operations) == 11
     statuses: list[int] = []
     answers: dict[str, list[dict]] = {}
     try:
