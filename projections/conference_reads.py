@@ -23,7 +23,7 @@ def conference(db: ViewDB, conference_id: str) -> dict[str, Any] | None:
     return _conference(rows[0]) if rows else None
 
 
-def conferences(db: ViewDB, *, account: str | None, status: str | None, after: str | None,
+def conferences(db: ViewDB, *, account: str | None, status: str | None, after: tuple[str, str] | None,
                 limit: int) -> list[dict[str, Any]]:
     """Conferences by start time (then id), filtered; `after` is the last (start_at, conference id) seen."""
     where, params = [], []
@@ -34,7 +34,7 @@ def conferences(db: ViewDB, *, account: str | None, status: str | None, after: s
         where.append("status = ?")
         params.append(status)
     if after is not None:
-        start_at, cid = after.split("|", 1)
+        start_at, cid = after
         where.append("(start_at > ? OR (start_at = ? AND conference_id > ?))")
         params += [start_at, start_at, cid]
     sql = "SELECT " + ", ".join(CONFERENCE_COLUMNS) + " FROM conferences"

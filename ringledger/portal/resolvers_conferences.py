@@ -49,7 +49,7 @@ def resolve_conferences(_: Any, info: GraphQLResolveInfo, account: str | None = 
     scoped = bar_scope(info, account)
     cursor = decode(after, str, str)
     rows = views.conferences(ctx(info).container.views, account=scoped, status=status,
-                             after=cursor and (cursor[0], cursor[1]), limit=first + 1)
+                             after=(cursor[0], cursor[1]) if cursor else None, limit=first + 1)
     return connection(rows, first, lambda r: [r["start_at"], r["conference_id"]])
 
 
