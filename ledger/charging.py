@@ -10,8 +10,9 @@ the same transaction as the session's events.
 
 Holds come in slices: `max_seconds` is the time granted so far and `hold`
 the money held for it (the rated cost of any call up to `max_seconds`);
-`GrantExtended` grows both, never shrinks them, and `CallCut` records once
-that the switch was told to stop.
+`GrantExtended` grows both, never shrinks them; `GrantRepriced` (at an
+answer in a dearer time band) holds more or grants fewer seconds; `CallCut`
+records once that the switch was told to stop.
 
 Invariants: a session is either refused (never holds money) or authorized;
 an authorized session is closed exactly once, by `Ended` or `Expired`;
@@ -284,6 +285,29 @@ class CallSession(Aggregate):
                                               granted=max_seconds)
         self.trigger_event(self.GrantExtended, max_seconds=max_seconds, hold=hold, extended_by=hold - self.hold,
                            at_seconds=at_seconds, expires_at=expires_at, actor=actor)
+
+    class GrantRepriced(Aggregate.Event):
+        """The call was answered in a dearer time band than it was authorized in: its grant is priced again
+        at the answer instant, `hold` (in all) held for it, and fewer seconds granted if no more could be held."""
+
+        max_seconds: int
+        hold: int
+        extended_by: int
+        actor: str
+
+        def apply(self, session: CallSession) -> None:
+            session.max_seconds = self.max_seconds
+            session.hold = self.hold
+
+    def reprice_grant(self, *, max_seconds: int, hold: int, actor: str) -> None:
+        """At the answer: never more seconds, never less money held than before."""
+        if not self.is_open:
+            raise CallNotOpen(f"call {self.call_id} is already {self.status}")
+        if max_seconds > self.max_seconds or max_seconds < 0 or hold < self.hold:
+            raise InvalidRequest("a repriced grant grants no more seconds and holds no less money")
+        if (max_seconds, hold) != (self.max_seconds, self.hold):
+            self.trigger_event(self.GrantRepriced, max_seconds=max_seconds, hold=hold, extended_by=hold - self.hold,
+                               actor=actor)
 
     class CallCut(Aggregate.Event):
         """The switch was told to stop the call (its grant ended and no next slice could be held)."""

@@ -127,6 +127,10 @@ def _grant_extended(row: dict[str, Any], e: Any) -> dict[str, Any]:
     return {**row, "hold": e.hold, "max_seconds": e.max_seconds, "expires_at": _expiry(row, e)}
 
 
+def _grant_repriced(row: dict[str, Any], e: Any) -> dict[str, Any]:
+    return {**row, "hold": e.hold, "max_seconds": e.max_seconds}
+
+
 def _cut(row: dict[str, Any], e: Any) -> dict[str, Any]:
     return {**row, "flags": _flags(row["flags"], "cut")}
 
@@ -167,6 +171,7 @@ _HANDLERS = {
     CallSession.Answered: _answered,
     CallSession.InterimReported: _interim,
     CallSession.GrantExtended: _grant_extended,
+    CallSession.GrantRepriced: _grant_repriced,
     CallSession.CallCut: _cut,
     CallSession.Ended: _ended,
     CallSession.Expired: _expired,

@@ -32,7 +32,7 @@ from ledger.accounts import ACTIVE, CLOSED, Account
 from ledger.application import Command
 from ledger.blacklists import EVERYWHERE
 from ledger.call_ids import call_id as session_id
-from ledger.charging import ENDED, EXPIRED, REFUSED, CallSession, check_call_texts
+from ledger.charging import AUTHORIZED, ENDED, EXPIRED, REFUSED, CallSession, check_call_texts
 from ledger.errors import AccountNotFound, InvalidRequest
 from ledger.ids import account_id, phone_id
 from ledger.phones import PhoneBinding
@@ -42,7 +42,7 @@ from rating.numberplan import Destination, InvalidNumber
 from rating.rate import price_at, rate_call
 from rating.tariffs import RateRow, TariffPlan
 from services.charging.blacklist import Blacklisting
-from services.charging.grants import Granting
+from services.charging.grants import Cuts, CutAfterCommit, Granting
 from services.charging.requests import (
     EXPIRY_ACTOR,
     SERVICES,
@@ -209,18 +209,25 @@ class Charging(Granting, Rerating, Blacklisting):
     # --- answer, interim, end -------------------------------------------------
 
     def answer(self, call: str, answered_at: datetime | None = None) -> dict[str, Any]:
-        return self.ledger.execute(self.answer_command(call, answered_at))
+        command = self.answer_command(call, answered_at)
+        answer = self.ledger.execute(command)
+        self.after_commit(command)
+        return answer
 
-    def answer_command(self, call: str, answered_at: datetime | None = None) -> Command:
+    def answer_command(self, call: str, answered_at: datetime | None = None) -> CutAfterCommit:
         at = (answered_at or self.clock()).astimezone(UTC)
 
-        def command(uow: UnitOfWork) -> dict[str, Any]:
+        def command(uow: UnitOfWork, cuts: Cuts) -> dict[str, Any]:
             session = self._session(uow, call)
+            first = session.status == AUTHORIZED
             session.answered(at, reported_at=self.clock(), ttl=self.policy.hold_ttl)
-            return {"call_id": call, "status": session.status, "max_seconds": session.seconds_left,
+            if first:
+                self.reprice_at_answer(uow, session, cuts, "switch")
+            return {"call_id": call, "status": session.status,
+                    "max_seconds": session.seconds_left if session.cut_reason is None else 0,
                     "granted_seconds": session.max_seconds}
 
-        return command
+        return CutAfterCommit(command)
 
     def end(self, call: str, billsec: int, ended_at: datetime | None = None, cause: str = "") -> dict[str, Any]:
         return self.ledger.execute(self.end_command(call, billsec, ended_at, cause))

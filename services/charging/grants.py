@@ -111,6 +111,26 @@ class Granting(ChargingBase):
         if session.cut(reason, elapsed, at, actor):
             cuts.append((session.call_id, reason))
 
+    def reprice_at_answer(self, uow: UnitOfWork, session: CallSession, cuts: Cuts, actor: str) -> None:
+        """Answered in a dearer time band than authorized: hold the grant's price at the answer instant.
+
+        What the hold lacks is held out of the available money; when that is
+        not enough, the grant shrinks to what the hold pays for at the new
+        price (to nothing, and the call is cut, if not even the first
+        increment is paid for).
+        """
+        row, at, tz = rate_row_of(session.rate), session.answered_at, self._tz(session)
+        assert at is not None
+        if rate_call(row, session.max_seconds, at, tz).cost <= session.hold:
+            return
+        account = self._account(uow, session)
+        budget = session.hold + (max(0, account.available) if account.status == ACTIVE else 0)
+        seconds = max_seconds_for(row, budget, at, tz, session.max_seconds)
+        hold = max(session.hold, rate_call(row, seconds, at, tz).cost)
+        self._hold_more(account, session, hold - session.hold, actor)
+        session.reprice_grant(max_seconds=seconds, hold=hold, actor=actor)
+        self._stop_if_spent(session, account, 0, at, cuts, actor)
+
     def top_up_at_end(self, session: CallSession, account: Account, billsec: int, cost: int, actor: str) -> None:
         """A hangup past the grant (a switch that neither reported nor stopped): hold what the account
         can still pay towards `cost` before settling, so nothing beyond available is charged."""

@@ -6,7 +6,7 @@ Every test prices calls on a fixed clock (`FixedClock`), moved by hand.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from ledger.accounts import Account
 from ledger.ids import account_id
@@ -15,7 +15,7 @@ from ringledger.container import Container
 from ringledger.scheduler import grant_job
 from services.charging import CallRequest, Charging, ChargingPolicy
 from services.fakes import FixedClock, RecordingCallControl
-from tests.charging_support import ACCOUNT, PEAK, PHONE, call, trial_balance
+from tests.charging_support import ACCOUNT, LOCAL, PEAK, PHONE, call, set_up, trial_balance
 
 USA = "+12125550100"
 #: A flat tariff for the tests: every number under +1 at 3.00 a minute, billed in whole minutes.
@@ -232,3 +232,30 @@ def test_a_call_is_cut_at_the_longest_call_even_with_money_left(container: Conta
     stop = charging.interim("long", 150)
     assert (stop["continue"], stop["reason"]) == (False, "max_call_seconds")
     assert cuts.cuts == [("long", "max_call_seconds")]
+
+
+def test_an_answer_in_a_dearer_time_band_holds_the_grant_s_new_price_or_grants_less(container: Container) -> None:
+    clock = FixedClock(datetime(2024, 5, 5, 22, 59, tzinfo=UTC))  # 06:59 Beijing: off-peak, 0.06 a minute
+    charging = set_up(container, 4000, clock=clock)  # the demo tariff; 0.40 on the account
+    assert charging.authorize(call("c1", LOCAL))["hold"] == 3000  # 5 minutes off-peak: 0.30
+    # Answered at 07:00:30, peak: 0.10 a minute. 0.40 pays 4 minutes, not 5: the grant shrinks to what is held.
+    answered = charging.answer("c1", datetime(2024, 5, 5, 23, 0, 30, tzinfo=UTC))
+    assert (answered["max_seconds"], answered["granted_seconds"]) == (240, 240)
+    assert (account(container).held, account(container).available) == (4000, 0)
+    assert charging.end("c1", 240)["charged"] == 4000
+    container.catch_up()
+    assert container.views.query("SELECT hold, max_seconds FROM cdrs WHERE call_id = 'c1'") == [(4000, 240)]
+    assert trial_balance(container) == 0
+
+
+def test_an_answer_in_a_dearer_band_with_nothing_to_pay_the_first_minute_cuts_the_call(
+        container: Container) -> None:
+    clock = FixedClock(datetime(2024, 5, 5, 22, 59, tzinfo=UTC))
+    cuts = RecordingCallControl()
+    charging = set_up(container, 600, clock=clock)  # 0.06: one off-peak minute
+    charging.call_control = cuts
+    assert charging.authorize(call("c1", LOCAL))["max_seconds"] == 60
+    answered = charging.answer("c1", datetime(2024, 5, 5, 23, 0, 30, tzinfo=UTC))  # peak: 0.10 a minute
+    assert (answered["max_seconds"], answered["granted_seconds"]) == (0, 0)
+    assert cuts.cuts == [("c1", "insufficient_funds")]
+    assert account(container).available == 0
