@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from ledger.accounts import Account
 from ledger.ids import account_id
+from projections.runner import Projector
 from rating.tariffs import RateRow
 from ringledger.container import Container
 from ringledger.scheduler import grant_job
@@ -153,6 +154,19 @@ def test_ten_booths_on_one_deposit_all_connect_and_are_cut_in_the_order_the_mone
     assert container.views.query("SELECT CAST(SUM(charged) AS BIGINT) FROM cdrs WHERE bar = ?", (BAR,)) == [
         (spent,)]
     assert trial_balance(container) == 0
+    assert_views_rebuild_alike(container)
+
+
+def assert_views_rebuild_alike(container: Container) -> None:
+    """Every view rebuilt from the log (extensions and cuts included) equals the live one."""
+    container.catch_up()
+    scratch = Projector(container.ledger, container.views, prefix="scratch_")
+    try:
+        scratch.run()
+        assert scratch.dump() == container.projector.dump()
+    finally:
+        scratch.drop()
+        scratch.close()
 
 
 def test_concurrent_interims_on_one_deposit_never_take_available_below_zero(container: Container) -> None:
@@ -232,6 +246,8 @@ def test_a_call_is_cut_at_the_longest_call_even_with_money_left(container: Conta
     stop = charging.interim("long", 150)
     assert (stop["continue"], stop["reason"]) == (False, "max_call_seconds")
     assert cuts.cuts == [("long", "max_call_seconds")]
+    charging.end("long", 150)
+    assert_views_rebuild_alike(container)
 
 
 def test_an_answer_in_a_dearer_time_band_holds_the_grant_s_new_price_or_grants_less(container: Container) -> None:
