@@ -32,7 +32,14 @@ from ledger.accounts import ACTIVE, CLOSED, Account
 from ledger.application import Command
 from ledger.blacklists import EVERYWHERE
 from ledger.call_ids import call_id as session_id
-from ledger.charging import AUTHORIZED, ENDED, EXPIRED, REFUSED, CallSession, check_call_texts
+from ledger.charging import (
+    AUTHORIZED,
+    ENDED,
+    EXPIRED,
+    REFUSED,
+    CallSession,
+    check_call_texts,
+)
 from ledger.errors import AccountNotFound, InvalidRequest
 from ledger.ids import account_id, phone_id
 from ledger.phones import PhoneBinding
@@ -42,7 +49,7 @@ from rating.numberplan import Destination, InvalidNumber
 from rating.rate import price_at, rate_call
 from rating.tariffs import RateRow, TariffPlan
 from services.charging.blacklist import Blacklisting
-from services.charging.grants import Cuts, CutAfterCommit, Granting
+from services.charging.grants import CutAfterCommit, Cuts, Granting
 from services.charging.requests import (
     EXPIRY_ACTOR,
     SERVICES,

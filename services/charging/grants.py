@@ -20,7 +20,7 @@ Guarantees:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from ledger.accounts import ACTIVE, Account
@@ -28,6 +28,7 @@ from ledger.charging import ANSWERED, CallSession
 from ledger.errors import InvalidRequest
 from ledger.unit_of_work import UnitOfWork
 from rating.rate import max_seconds_for, rate_call
+from rating.tariffs import RateRow
 from services.charging.base import ChargingBase
 from services.charging.requests import GRANT_ACTOR, rate_row_of
 
@@ -53,7 +54,7 @@ class CutAfterCommit:
 class Granting(ChargingBase):
     """Slices: the first grant at authorize, extensions at interim or by the timer, the cut."""
 
-    def first_grant(self, row: Any, available: int, at: datetime, tz: Any) -> int:
+    def first_grant(self, row: RateRow, available: int, at: datetime, tz: tzinfo | str) -> int:
         """Seconds granted at authorize: one slice, never more than `available` pays for or the longest call."""
         cap = min(self.policy.grant_seconds, self.policy.max_call_seconds)
         return max_seconds_for(row, available, at, tz, cap)

@@ -16,7 +16,15 @@ from ringledger.container import Container
 from ringledger.scheduler import grant_job
 from services.charging import CallRequest, Charging, ChargingPolicy
 from services.fakes import FixedClock, RecordingCallControl
-from tests.charging_support import ACCOUNT, LOCAL, PEAK, PHONE, call, set_up, trial_balance
+from tests.charging_support import (
+    ACCOUNT,
+    LOCAL,
+    PEAK,
+    PHONE,
+    call,
+    set_up,
+    trial_balance,
+)
 
 USA = "+12125550100"
 #: A flat tariff for the tests: every number under +1 at 3.00 a minute, billed in whole minutes.
