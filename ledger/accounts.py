@@ -1,6 +1,7 @@
 """Customer accounts: subscribers, callback cards and phone-bar deposits.
 
-Invariant: `available = balance - sum(holds)` never goes below zero. Every
+Invariant: `available = balance - sum(holds)` never goes below zero (a hold
+is reserved, and extended slice by slice, only out of what is available). Every
 command checks first (raising a named error) and only then records its
 event; state changes only inside events. Money events carry `postings()`
 naming both sides, so the general ledger balances to zero event by event.
@@ -267,6 +268,25 @@ class Account(Aggregate):
             raise DuplicateHold(f"hold {hold} is already open")
         self._check_affordable(amount)
         self.trigger_event(self.FundsReserved, hold=hold, amount=amount, actor=actor)
+
+    class HoldExtended(Aggregate.Event):
+        """More money held on an open hold (the next slice of a call's grant); nothing is charged."""
+
+        hold: str
+        amount: int
+        actor: str
+
+        def apply(self, account: Account) -> None:
+            account.holds[self.hold][0] += self.amount
+            account.held += self.amount
+
+    def extend_hold(self, hold: str, amount: int, actor: str) -> None:
+        """Hold `amount` more on an open hold; refused (InsufficientFunds) beyond what is available."""
+        self._hold(hold)
+        _positive(amount)
+        self._check_usable()
+        self._check_affordable(amount)
+        self.trigger_event(self.HoldExtended, hold=hold, amount=amount, actor=actor)
 
     class HoldUsageReported(Aggregate.Event):
         hold: str

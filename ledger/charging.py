@@ -8,6 +8,12 @@ seconds and the cost. The money itself moves on the `Account` (a hold named
 by the call id: reserved at authorize, settled at end or expiry), saved in
 the same transaction as the session's events.
 
+Holds come in slices: `max_seconds` is the time granted so far and `hold`
+the money held for it (the rated cost of any call up to `max_seconds`);
+`GrantExtended` grows both, never shrinks them; `GrantRepriced` (at an
+answer in a dearer time band) holds more or grants fewer seconds; `CallCut`
+records once that the switch was told to stop.
+
 Invariants: a session is either refused (never holds money) or authorized;
 an authorized session is closed exactly once, by `Ended` or `Expired`;
 an open hold expires `ttl` seconds after the last report (authorize, answer,
@@ -47,6 +53,8 @@ def check_call_texts(fields: dict[str, Any]) -> None:
 class CallSession(Aggregate):
     #: What a phone bar's walk-in customer pays for the call (the bar's retail tariff), once priced.
     retail: int | None = None
+    #: Why the call was cut (its grant ran out and no next slice could be held), once it was.
+    cut_reason: str | None = None
 
     def __init__(self, call_id: str) -> None:
         self.call_id = call_id
@@ -170,17 +178,18 @@ class CallSession(Aggregate):
             raise CallNotOpen(f"call {self.call_id} was refused ({self.answer.get('reason')})")
 
     def expiry_after_report(self, reported_at: datetime, ttl: int,
-                            answered_at: datetime | None = None) -> datetime:
+                            answered_at: datetime | None = None, granted: int | None = None) -> datetime:
         """When the hold expires after a report at `reported_at` (the rule in the module docstring).
 
         Unanswered: `ttl` after the report. Answered: `ttl` after the later of
-        the report and the end of the granted time (answer + max_seconds).
-        Never earlier than the expiry already recorded.
+        the report and the end of the granted time (answer + `granted`, by
+        default the seconds granted so far). Never earlier than the expiry
+        already recorded.
         """
         answered_at = answered_at or self.answered_at
         last = reported_at
         if answered_at is not None:
-            last = max(last, answered_at + timedelta(seconds=self.max_seconds))
+            last = max(last, answered_at + timedelta(seconds=self.max_seconds if granted is None else granted))
         expires = last + timedelta(seconds=ttl)
         return max(expires, self.expires_at) if self.expires_at is not None else expires
 
@@ -238,6 +247,87 @@ class CallSession(Aggregate):
             expires_at = None if reported_at is None or ttl is None else self.expiry_after_report(reported_at, ttl)
             self.trigger_event(self.InterimReported, used_seconds=used_seconds, used=min(used, self.hold),
                                expires_at=expires_at)
+
+    class GrantExtended(Aggregate.Event):
+        """The next slice: the call may now run `max_seconds` in all, and `hold` (in all) is held for it.
+
+        `at_seconds` is the call's length when it was granted (the switch's
+        report, or the ledger's own estimate when the switch is silent);
+        `extended_by` is the money added to the account's hold (`HoldExtended`).
+        """
+
+        max_seconds: int
+        hold: int
+        extended_by: int
+        at_seconds: int
+        expires_at: datetime | None
+        actor: str
+
+        def apply(self, session: CallSession) -> None:
+            session.max_seconds = self.max_seconds
+            session.hold = self.hold
+            if self.expires_at is not None:
+                session.expires_at = self.expires_at
+
+    def extend_grant(self, *, max_seconds: int, hold: int, at_seconds: int, reported_at: datetime | None,
+                     ttl: int, actor: str) -> None:
+        """Grant more time (never less) with at least as much held; the expiry follows the new grant end.
+
+        `reported_at` is the instant of the switch's report, or None when the
+        ledger extends on its own (then only the grant's end moves the expiry).
+        """
+        if not self.is_open:
+            raise CallNotOpen(f"call {self.call_id} is already {self.status}")
+        if max_seconds < self.max_seconds or hold < self.hold or (max_seconds, hold) == (self.max_seconds, self.hold):
+            raise InvalidRequest("a grant extension adds seconds or money and takes none away")
+        assert self.authorized_at is not None
+        expires_at = self.expiry_after_report(reported_at or self.answered_at or self.authorized_at, ttl,
+                                              granted=max_seconds)
+        self.trigger_event(self.GrantExtended, max_seconds=max_seconds, hold=hold, extended_by=hold - self.hold,
+                           at_seconds=at_seconds, expires_at=expires_at, actor=actor)
+
+    class GrantRepriced(Aggregate.Event):
+        """The call was answered in a dearer time band than it was authorized in: its grant is priced again
+        at the answer instant, `hold` (in all) held for it, and fewer seconds granted if no more could be held."""
+
+        max_seconds: int
+        hold: int
+        extended_by: int
+        actor: str
+
+        def apply(self, session: CallSession) -> None:
+            session.max_seconds = self.max_seconds
+            session.hold = self.hold
+
+    def reprice_grant(self, *, max_seconds: int, hold: int, actor: str) -> None:
+        """At the answer: never more seconds, never less money held than before."""
+        if not self.is_open:
+            raise CallNotOpen(f"call {self.call_id} is already {self.status}")
+        if max_seconds > self.max_seconds or max_seconds < 0 or hold < self.hold:
+            raise InvalidRequest("a repriced grant grants no more seconds and holds no less money")
+        if (max_seconds, hold) != (self.max_seconds, self.hold):
+            self.trigger_event(self.GrantRepriced, max_seconds=max_seconds, hold=hold, extended_by=hold - self.hold,
+                               actor=actor)
+
+    class CallCut(Aggregate.Event):
+        """The switch was told to stop the call (its grant ended and no next slice could be held)."""
+
+        reason: str
+        at_seconds: int
+        cut_at: datetime
+        actor: str
+
+        def apply(self, session: CallSession) -> None:
+            session.cut_reason = self.reason
+
+    def cut(self, reason: str, at_seconds: int, at: datetime, actor: str) -> bool:
+        """Record the cut once; returns True the first time (the caller then asks the switch to cut)."""
+        if not self.is_open:
+            raise CallNotOpen(f"call {self.call_id} is already {self.status}")
+        if self.cut_reason is not None:
+            return False
+        self.trigger_event(self.CallCut, reason=reason, at_seconds=at_seconds, cut_at=at, actor=actor)
+        return True
 
     @property
     def seconds_left(self) -> int:

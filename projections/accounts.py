@@ -69,6 +69,10 @@ class AccountsView(Projection):
         row[5] += e.amount
         holds.reserve((row[1], e.hold), e.amount, e.timestamp.isoformat())
 
+    def _extended(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
+        row[5] += e.amount
+        holds.extend((row[1], e.hold), e.amount)
+
     def _usage(self, cur: Any, row: list[Any], e: Any, holds: _Holds) -> None:
         holds.use((row[1], e.hold), e.used)
 
@@ -104,6 +108,7 @@ _HANDLERS = {
     Account.TransferredOut: AccountsView._balance,
     Account.TransferredIn: AccountsView._balance,
     Account.FundsReserved: AccountsView._reserved,
+    Account.HoldExtended: AccountsView._extended,
     Account.HoldUsageReported: AccountsView._usage,
     Account.HoldSettled: AccountsView._closed_hold,
     Account.HoldReleased: AccountsView._closed_hold,
@@ -114,7 +119,7 @@ _HANDLERS = {
     Account.NumberUnbound: AccountsView._unbound,
 }
 
-_HOLD_CHANGES = (Account.HoldUsageReported, Account.HoldSettled, Account.HoldReleased)
+_HOLD_CHANGES = (Account.HoldExtended, Account.HoldUsageReported, Account.HoldSettled, Account.HoldReleased)
 
 
 class _Holds:
@@ -137,6 +142,11 @@ class _Holds:
     def reserve(self, key: tuple[str, str], amount: int, at: str) -> None:
         self.state[key] = [amount, 0, at]
         self.dirty.add(key)
+
+    def extend(self, key: tuple[str, str], amount: int) -> None:
+        if key in self.state:
+            self.state[key][0] += amount
+            self.dirty.add(key)
 
     def use(self, key: tuple[str, str], used: int) -> None:
         if key in self.state:

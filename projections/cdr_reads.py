@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.errors import LedgerError
@@ -62,3 +62,13 @@ def stale_calls(views: ViewDB, now: datetime) -> list[str]:
         (now.astimezone(UTC).isoformat(),),
     )
     return [r[0] for r in rows]
+
+
+def grants_ending(views: ViewDB, now: datetime, lead: int) -> list[str]:
+    """Answered calls, not cut, whose grant (answer + max_seconds) ends within `lead` seconds of `now`."""
+    rows = views.query("SELECT call_id, answered_at, max_seconds, flags FROM cdrs WHERE status = 'answered'")
+    horizon = now + timedelta(seconds=lead)
+    due = [(datetime.fromisoformat(answered) + timedelta(seconds=int(seconds)), call)
+           for call, answered, seconds, flags in rows
+           if answered and "cut" not in (flags or "").split(",")]
+    return [call for ends, call in sorted(due) if ends <= horizon]

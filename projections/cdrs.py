@@ -123,6 +123,18 @@ def _interim(row: dict[str, Any], e: Any) -> dict[str, Any]:
     return {**row, "used_seconds": e.used_seconds, "used": e.used, "expires_at": _expiry(row, e)}
 
 
+def _grant_extended(row: dict[str, Any], e: Any) -> dict[str, Any]:
+    return {**row, "hold": e.hold, "max_seconds": e.max_seconds, "expires_at": _expiry(row, e)}
+
+
+def _grant_repriced(row: dict[str, Any], e: Any) -> dict[str, Any]:
+    return {**row, "hold": e.hold, "max_seconds": e.max_seconds}
+
+
+def _cut(row: dict[str, Any], e: Any) -> dict[str, Any]:
+    return {**row, "flags": _flags(row["flags"], "cut")}
+
+
 def _ended(row: dict[str, Any], e: Any) -> dict[str, Any]:
     return {**row, "status": "ended", "billsec": e.billsec, "ended_at": iso(e.ended_at), "cause": e.cause,
             "charged": e.charged, "cost": e.charged, "flags": e.flags}
@@ -158,6 +170,9 @@ _HANDLERS = {
     CallSession.Refused: _refused,
     CallSession.Answered: _answered,
     CallSession.InterimReported: _interim,
+    CallSession.GrantExtended: _grant_extended,
+    CallSession.GrantRepriced: _grant_repriced,
+    CallSession.CallCut: _cut,
     CallSession.Ended: _ended,
     CallSession.Expired: _expired,
     CallSession.EndedAfterExpiry: _late_end,

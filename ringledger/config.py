@@ -33,8 +33,12 @@ class Settings(BaseSettings):
     hold_ttl_seconds: int = 600
     #: Balance under which the switch is told to play the low-balance warning.
     low_balance: str = "2.00"
-    #: Longest call a single authorization allows.
+    #: Longest call: no grant runs past it.
     max_call_seconds: int = 14_400
+    #: Seconds granted (and their cost held) at a time: at authorize, and again as the call runs.
+    grant_seconds: int = 300
+    #: A running call's grant is extended once less than this is left of it.
+    grant_lead_seconds: int = 60
     #: Tariff for accounts opened without a plan ("" = such accounts get `no_rate`).
     default_plan: str = ""
     #: Group commit: most hook commands per transaction, and how long to wait for more.

@@ -42,7 +42,8 @@ class SwitchHooks:
     def __init__(self, container: Container) -> None:
         settings = container.settings
         self.container = container
-        self.charging: Charging = build_charging(settings, container.ledger)
+        self.charging: Charging = build_charging(settings, container.ledger,
+                                                 call_control=container.ports.call_control)
         self.registry = CollectorRegistry()
         self.metrics = HookMetrics(self.registry, self._open_holds)
         self.committer = GroupCommitter(

@@ -15,7 +15,7 @@ import structlog
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from projections.cdr_reads import stale_calls
+from projections.cdr_reads import grants_ending, stale_calls
 from projections.conference_schedule import due
 from ringledger.container import Container
 from ringledger.leader import Leader
@@ -23,6 +23,8 @@ from services.charging import Charging
 from services.conferences import Conferences
 
 EXPIRY_INTERVAL_SECONDS = 30
+#: How often the ledger's own timer extends (or cuts) the grants of calls whose switch does not report.
+GRANT_INTERVAL_SECONDS = 10
 
 
 def expire_job(container: Container, charging: Charging, clock: Callable[[], datetime],
@@ -39,6 +41,25 @@ def expire_job(container: Container, charging: Charging, clock: Callable[[], dat
     if expired:
         structlog.get_logger().warning("holds_expired", calls=[e["call_id"] for e in expired])
     return expired
+
+
+def grant_job(container: Container, charging: Charging, clock: Callable[[], datetime],
+              leader: Leader | None = None) -> list[dict[str, Any]]:
+    """Extend the grant of every answered call that ends within the lead as an interim now would; cut the spent.
+
+    A call's switch that reports interims extends its grant itself, so the
+    timer finds nothing to do for it. With a `leader`, only the process
+    holding the scheduler lock does the work.
+    """
+    if leader is not None and not leader.try_lead():
+        return []
+    container.catch_up()
+    now = clock()
+    done = charging.extend_grants(now, grants_ending(container.views, now, charging.policy.lead))
+    cut = [d["call_id"] for d in done if d.get("cut")]
+    if cut:
+        structlog.get_logger().warning("calls_cut", calls=cut)
+    return done
 
 
 def conference_job(container: Container, conferences: Conferences, leader: Leader | None = None) -> list[str]:
@@ -69,6 +90,11 @@ def build_scheduler(container: Container, charging: Charging, leader: Leader | N
         expire_job, "interval", seconds=EXPIRY_INTERVAL_SECONDS,
         args=(container, charging, charging.clock, leader),
         id="expire_stale_holds", max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        grant_job, "interval", seconds=GRANT_INTERVAL_SECONDS,
+        args=(container, charging, charging.clock, leader),
+        id="extend_grants", max_instances=1, coalesce=True,
     )
     if conferences is not None:
         scheduler.add_job(

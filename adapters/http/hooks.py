@@ -174,6 +174,8 @@ class HookHandlers:
         outcome = await self._run(command)
         if isinstance(outcome, Response):
             return outcome
+        if command.cuts:  # answered in a dearer band with nothing to pay for it: cut once committed
+            await run_in_threadpool(self.charging.after_commit, command)
         self._answer_latency(time.perf_counter() - started)
         return json_response(outcome)
 
@@ -188,6 +190,8 @@ class HookHandlers:
         outcome = await self._run(command)
         if isinstance(outcome, Response):
             return outcome
+        if command.cuts:  # committed: now the switch may be asked to cut (off the event loop)
+            await run_in_threadpool(self.charging.after_commit, command)
         self._interim_latency(time.perf_counter() - started)
         return json_response(wire(outcome))
 

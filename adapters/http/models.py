@@ -80,6 +80,8 @@ class AuthorizeAnswer(BaseModel):
     reason: Reason | None
     message: str | None
     max_seconds: int
+    #: Seconds granted (held for): the first slice, or what the balance pays for if less; 0 when refused.
+    granted_seconds: int
     account: str | None
     balance: Money | None
     available: Money | None
@@ -93,13 +95,23 @@ class AnswerAnswer(BaseModel):
     call_id: str
     status: str
     max_seconds: int
+    granted_seconds: int
 
 
 class InterimAnswer(BaseModel):
     call_id: str
     continue_: bool = Field(alias="continue")
+    #: Seconds the call may still run from `used_seconds` (0 when it must stop).
     max_seconds: int
     used: Money
+    #: Seconds granted in all, and the money held for them.
+    granted_seconds: int
+    hold: Money
+    #: The account's available money is under the low-balance threshold (play the warning).
+    low_balance: bool
+    #: Why the call must stop (`insufficient_funds`, `max_call_seconds`, `account_closed`, or the call's
+    #: status once it has ended); null while it may go on.
+    reason: str | None
 
 
 class EndAnswer(BaseModel):

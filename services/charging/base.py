@@ -19,16 +19,19 @@ from ledger.unit_of_work import UnitOfWork
 from rating.rate import rate_call
 from rating.tariffs import TariffBook as RatingBook
 from services.charging.requests import ChargingPolicy, e164_of, rate_row_of, utcnow
+from services.ports import CallControl
 
 
 class ChargingBase:
     """The charging engine's state over one Ledger. Thread-safe; holds only caches."""
 
     def __init__(self, ledger: Ledger, policy: ChargingPolicy | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, *, call_control: CallControl | None = None) -> None:
         self.ledger = ledger
         self.policy = policy or ChargingPolicy()
         self.clock = clock
+        #: Cuts a call whose grant ran out (after the commit that recorded the cut); None: the answer alone.
+        self.call_control = call_control
         self._lock = threading.Lock()
         self._books: dict[str, tuple[float, RatingBook | None]] = {}
         self._blacklist: tuple[float, dict[str, frozenset[str]]] | None = None

@@ -9,8 +9,9 @@ Guarantees:
 * idempotent per call id — the session id is derived from it, so a repeated
   authorize returns the first answer and reserves nothing; the same call id
   with a different body gets `duplicate_call` and changes nothing;
-* no overdraft — the hold is the rated cost of `max_seconds`, computed from
-  the account's available balance, and `Account.reserve` refuses more;
+* no overdraft — the hold is the rated cost of `max_seconds`, one slice
+  (`ChargingPolicy.grant_seconds`) or what the available balance pays for if
+  less, and `Account.reserve` refuses more; `grants` extends it slice by slice;
 * the charge at the end is the exact rated cost of `billsec`, never more
   than the hold; the rest of the hold is released in the same event;
 * a refusal is recorded (a `Refused` session) after a second look at fresh
@@ -31,16 +32,24 @@ from ledger.accounts import ACTIVE, CLOSED, Account
 from ledger.application import Command
 from ledger.blacklists import EVERYWHERE
 from ledger.call_ids import call_id as session_id
-from ledger.charging import ENDED, EXPIRED, REFUSED, CallSession, check_call_texts
+from ledger.charging import (
+    AUTHORIZED,
+    ENDED,
+    EXPIRED,
+    REFUSED,
+    CallSession,
+    check_call_texts,
+)
 from ledger.errors import AccountNotFound, InvalidRequest
 from ledger.ids import account_id, phone_id
 from ledger.phones import PhoneBinding
 from ledger.tariff_book import TariffNotFound
 from ledger.unit_of_work import UnitOfWork, evict
 from rating.numberplan import Destination, InvalidNumber
-from rating.rate import max_seconds_for, price_at, rate_call
+from rating.rate import price_at, rate_call
 from rating.tariffs import RateRow, TariffPlan
 from services.charging.blacklist import Blacklisting
+from services.charging.grants import CutAfterCommit, Cuts, Granting
 from services.charging.requests import (
     EXPIRY_ACTOR,
     SERVICES,
@@ -54,7 +63,7 @@ from services.charging.requests import (
 from services.charging.rerating import Rerating
 
 
-class Charging(Rerating, Blacklisting):
+class Charging(Granting, Rerating, Blacklisting):
     """The charging engine over one Ledger: authorize, answer, interim, end, expiry, balance and PIN
     (tariffs, blacklist and rerating come from the classes it is made of). Thread-safe; holds only caches."""
 
@@ -133,6 +142,7 @@ class Charging(Rerating, Blacklisting):
             "reason": None,
             "message": None,
             "max_seconds": max_seconds,
+            "granted_seconds": max_seconds,
             "account": account.number,
             "balance": account.balance,
             "available": account.available,
@@ -183,7 +193,7 @@ class Charging(Rerating, Blacklisting):
             raise Refusal("no_rate", f"tariff {plan.name} v{plan.version} has no rate for {destination.e164}",
                            account, dest)
         dest.update(prefix=row.prefix, name=row.name)
-        max_seconds = max_seconds_for(row, account.available, now, plan.zone, self.policy.max_call_seconds)
+        max_seconds = self.first_grant(row, account.available, now, plan.zone)
         if max_seconds <= 0:
             raise Refusal("insufficient_funds",
                            f"account {account.number} cannot pay the first {row.first_increment} s", account, dest)
@@ -206,39 +216,25 @@ class Charging(Rerating, Blacklisting):
     # --- answer, interim, end -------------------------------------------------
 
     def answer(self, call: str, answered_at: datetime | None = None) -> dict[str, Any]:
-        return self.ledger.execute(self.answer_command(call, answered_at))
+        command = self.answer_command(call, answered_at)
+        answer = self.ledger.execute(command)
+        self.after_commit(command)
+        return answer
 
-    def answer_command(self, call: str, answered_at: datetime | None = None) -> Command:
+    def answer_command(self, call: str, answered_at: datetime | None = None) -> CutAfterCommit:
         at = (answered_at or self.clock()).astimezone(UTC)
 
-        def command(uow: UnitOfWork) -> dict[str, Any]:
+        def command(uow: UnitOfWork, cuts: Cuts) -> dict[str, Any]:
             session = self._session(uow, call)
+            first = session.status == AUTHORIZED
             session.answered(at, reported_at=self.clock(), ttl=self.policy.hold_ttl)
-            return {"call_id": call, "status": session.status, "max_seconds": session.seconds_left}
+            if first:
+                self.reprice_at_answer(uow, session, cuts, "switch")
+            return {"call_id": call, "status": session.status,
+                    "max_seconds": session.seconds_left if session.cut_reason is None else 0,
+                    "granted_seconds": session.max_seconds}
 
-        return command
-
-    def interim(self, call: str, used_seconds: int) -> dict[str, Any]:
-        return self.ledger.execute(self.interim_command(call, used_seconds))
-
-    def interim_command(self, call: str, used_seconds: int) -> Command:
-        if isinstance(used_seconds, bool) or not isinstance(used_seconds, int) or used_seconds < 0:
-            raise InvalidRequest("used_seconds is a non-negative whole number")
-
-        def command(uow: UnitOfWork) -> dict[str, Any]:
-            session = self._session(uow, call)
-            if session.is_open and used_seconds > session.used_seconds:
-                used = min(self._cost(session, used_seconds, session.answered_at or session.authorized_at),
-                           session.hold)
-                session.report_interim(used_seconds, used, reported_at=self.clock(), ttl=self.policy.hold_ttl)
-                if session.hold:
-                    self._account(uow, session).report_usage(call, used)
-            else:
-                session.report_interim(used_seconds, 0)  # refused calls raise; others change nothing
-            return {"call_id": call, "continue": session.is_open and used_seconds < session.max_seconds,
-                    "max_seconds": session.seconds_left, "used": session.used}
-
-        return command
+        return CutAfterCommit(command)
 
     def end(self, call: str, billsec: int, ended_at: datetime | None = None, cause: str = "") -> dict[str, Any]:
         return self.ledger.execute(self.end_command(call, billsec, ended_at, cause))
@@ -266,9 +262,11 @@ class Charging(Rerating, Blacklisting):
             rated_at = session.answered_at or (end_at - timedelta(seconds=billsec) if ended_at else None) \
                 or session.authorized_at
             cost = self._cost(session, billsec, rated_at)
+            over_max = billsec > session.max_seconds
+            self.top_up_at_end(session, account, billsec, cost, actor)
             charged = min(cost, session.hold)
-            flags = ",".join(f for f, on in (("capped", cost > session.hold),
-                                             ("over_max", billsec > session.max_seconds)) if on)
+            flags = ",".join(f for f, on in (("capped", cost > session.hold), ("over_max", over_max),
+                                             ("cut", session.cut_reason is not None)) if on)
             if session.hold:
                 account.settle(call, charged, house.revenue(session.service, session.category), actor, flags)
             answer = {"call_id": call, "charged": charged, "cost": cost, "balance": account.balance,

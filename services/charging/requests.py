@@ -19,6 +19,7 @@ from rating.tariffs import RateRow
 SERVICES = ("direct", "callback", "conference", "forward", "phonebar", "missed_call")
 REASONS = ("insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed", "duplicate_call")
 EXPIRY_ACTOR = "system:expiry"
+GRANT_ACTOR = "system:grant-timer"
 
 
 def utcnow() -> datetime:
@@ -32,10 +33,24 @@ class ChargingPolicy:
     max_call_seconds: int = MAX_CALL_SECONDS
     default_plan: str = ""
     dial_plan: DialPlan = field(default_factory=DialPlan)
+    #: The slice: seconds granted (and held for) at authorize and added by each extension.
+    grant_seconds: int = 300
+    #: A grant is extended once less than this is left of it (at a report, or by the ledger's timer).
+    grant_lead: int = 60
     #: Without a log-following ledger (`Ledger.sync`): how long a cached tariff or
     #: blacklist is trusted before it is read again. With one (every container), a
     #: cached tariff or blacklist is dropped as soon as the log shows it changed.
     refresh_seconds: float = 5.0
+
+
+    def __post_init__(self) -> None:
+        if self.grant_seconds < 1 or self.grant_lead < 0:
+            raise ValueError("grant_seconds is at least 1 and grant_lead at least 0")
+
+    @property
+    def lead(self) -> int:
+        """The lead, less than one slice (so that a report right after an extension never extends again)."""
+        return min(self.grant_lead, self.grant_seconds - 1)
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,7 @@ def refusal_answer(call: str, reason: str, message: str, account: Account | None
         "reason": reason,
         "message": message,
         "max_seconds": 0,
+        "granted_seconds": 0,
         "account": account.number if account else None,
         "balance": account.balance if account else None,
         "available": account.available if account else None,

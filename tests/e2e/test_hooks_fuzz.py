@@ -61,7 +61,7 @@ def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) ->
         pin_key=TEST_PIN_KEY,
         clock_start=TEST_CLOCK_START,
         switch_tokens="fuzzer=" + hashlib.sha256(TOKEN.encode()).hexdigest(),
-        max_call_seconds=300,  # each call holds at most 5 minutes, so all the pool's calls fit
+        max_call_seconds=600,  # each call is granted 5 minutes at a time, at most 10, so all the pool's calls fit
     ))
     set_up(container, 100_0000)  # the demo tariff; 100.00 on ACCOUNT, bound to PHONE
     app = create_app(container)
@@ -94,6 +94,10 @@ def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) ->
         # The fuzz reached the money path: a hold was taken and a call was settled.
         assert any(a.get("authorized") and a.get("hold") for a in answers["/v1/calls/authorize"])
         assert any(a.get("charged") not in (None, "0.0000") for a in answers["/v1/calls/{call_id}/end"])
+        # The switch is never told it may run past what is granted (and held), nor to go on when told to stop.
+        for interim in answers.get("/v1/calls/{call_id}/interim", []):
+            assert interim["max_seconds"] <= interim["granted_seconds"] <= 600
+            assert interim["continue"] or (interim["max_seconds"] == 0 and interim["reason"])
         account = container.ledger.account(ACCOUNT)
         assert account.balance >= 0 and account.available >= 0
         assert trial_balance(container) == 0

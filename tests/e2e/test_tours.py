@@ -183,7 +183,8 @@ def test_the_hook_tour_prints_what_the_readme_shows(server: Server) -> None:
     authorized, ended, balance = documents(server.tour("hooks"))
     assert authorized["authorized"] is True
     assert (authorized["max_seconds"], authorized["balance"], authorized["available"], authorized["hold"]) == (
-        14400, "100.0000", "76.0000", "24.0000")
+        300, "100.0000", "99.5000", "0.5000")
+    assert authorized["granted_seconds"] == 300  # one slice, not all the balance could pay for
     assert (authorized["rate"]["band"], authorized["rate"]["price_per_minute"]) == ("peak", "0.1000")
     assert (ended["charged"], ended["balance"]) == ("0.3000", "99.7000")
     assert (balance["account"], balance["balance"]) == ("8000000001", "99.7000")

@@ -30,12 +30,12 @@ from tests.charging_support import (
 from tests.support import settings_env
 
 
-def test_a_call_holds_its_maximum_and_the_end_charges_the_exact_rated_cost(container: Container) -> None:
+def test_a_call_holds_one_slice_and_the_end_charges_the_exact_rated_cost(container: Container) -> None:
     charging = set_up(container, 10_0000)
     answer = charging.authorize(call("c1"))
-    # 10.00 at 0.10/min pays 100 minutes; the hold is their price.
-    assert answer["authorized"] and answer["max_seconds"] == 6000 and answer["hold"] == 10_0000
-    assert container.ledger.account(ACCOUNT).available == 0
+    # 10.00 at 0.10/min would pay 100 minutes; the grant is one slice of 300 s and the hold its price.
+    assert answer["authorized"] and answer["max_seconds"] == answer["granted_seconds"] == 300
+    assert answer["hold"] == 5000 and container.ledger.account(ACCOUNT).available == 9_5000
     charging.answer("c1")
     end = charging.end("c1", 125)  # 60/60 increments: 3 minutes
     assert end["charged"] == 3000 and end["balance"] == 9_7000
@@ -76,14 +76,28 @@ def test_an_account_that_cannot_pay_the_first_increment_is_refused(container: Co
 
 def test_the_low_balance_warning_follows_the_configured_threshold(container: Container) -> None:
     charging = set_up(container, 3_0000, policy=ChargingPolicy(refresh_seconds=0, low_balance=2_0000,
-                                                                max_call_seconds=600))
+                                                                grant_seconds=600))
     answer = charging.authorize(call("c1"))  # 10 minutes held: 1.00, leaving 2.00 available
     assert answer["hold"] == 1_0000 and answer["low_balance"] is False
-    end = charging.end("c1", 601)  # over max_seconds: capped at the hold
-    assert end["charged"] == 1_0000 and end["flags"] == "capped,over_max"
+    end = charging.end("c1", 600)
+    assert end["charged"] == 1_0000 and end["flags"] == ""
     assert end["low_balance"] is False and end["balance"] == 2_0000
     charging.authorize(call("c2"))
     assert charging.end("c2", 1)["low_balance"] is True
+
+
+def test_an_end_past_the_grant_collects_what_the_balance_still_pays_and_caps_the_rest(container: Container) -> None:
+    charging = set_up(container, 1_5000, policy=ChargingPolicy(refresh_seconds=0, grant_seconds=600))
+    assert charging.authorize(call("c1"))["hold"] == 1_0000
+    # A switch that neither reported nor stopped: 601 s cost 1.10, and 0.50 was still available.
+    end = charging.end("c1", 601)
+    assert (end["charged"], end["cost"], end["flags"]) == (1_1000, 1_1000, "over_max")
+    charging.authorize(call("c2"))  # 0.40 left: 4 minutes granted
+    end = charging.end("c2", 900)  # 15 minutes cost 1.50; only the 0.40 there was is charged
+    assert (end["charged"], end["cost"], end["flags"], end["balance"]) == (4000, 1_5000, "capped,over_max", 0)
+    account = container.ledger.account(ACCOUNT)
+    assert account.balance == 0 and account.held == 0
+    assert trial_balance(container) == 0
 
 
 def test_the_tariff_version_in_force_at_the_call_prices_it(container: Container) -> None:
@@ -112,7 +126,7 @@ def test_a_blacklisted_caller_is_refused_until_unblocked(container: Container) -
 
 
 def test_an_abandoned_hold_expires_at_its_last_usage_and_a_late_end_settles_once(container: Container) -> None:
-    policy = ChargingPolicy(refresh_seconds=0, hold_ttl=600, max_call_seconds=3600)
+    policy = ChargingPolicy(refresh_seconds=0, hold_ttl=600, max_call_seconds=3600, grant_seconds=3600)
     with freeze_time("2024-05-06 02:00:00", tick=False) as frozen:
         from services.charging import utcnow
 

@@ -35,7 +35,9 @@ def frozen(container: Container) -> Iterator[FrozenDateTimeFactory]:
 
 
 def charging_for(container: Container, balance: int = 10_0000, max_call_seconds: int = 3600) -> Charging:
-    policy = ChargingPolicy(refresh_seconds=0, hold_ttl=TTL, max_call_seconds=max_call_seconds)
+    # The whole call is granted at once, so the expiry rule is seen apart from the slices.
+    policy = ChargingPolicy(refresh_seconds=0, hold_ttl=TTL, max_call_seconds=max_call_seconds,
+                            grant_seconds=max_call_seconds)
     return set_up(container, balance, policy=policy, clock=system_clock)
 
 

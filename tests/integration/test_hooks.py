@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 
 from ringledger.container import Container
 from ringledger.server import create_app
+from services.fakes import RecordingCallControl, RecordingDialer, RecordingSmsGateway
+from services.ports import Ports
 from tests.charging_support import ACCOUNT, HONG_KONG, HOURS, LOCAL, PHONE, Hour, set_up
 
 TOKEN = "switch-secret-token"
@@ -30,6 +32,7 @@ def hour(request: pytest.FixtureRequest) -> Hour:
 def client(container: Container, hour: Hour) -> Iterator[TestClient]:
     container.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
     container.settings.clock_start = hour.clock_start
+    container.ports = Ports(dialer=RecordingDialer(), call_control=RecordingCallControl(), sms=RecordingSmsGateway())
     with TestClient(create_app(container)) as c:
         yield c
 
@@ -50,11 +53,14 @@ def test_a_call_is_authorized_answered_reported_and_charged(container: Container
     assert answer["account"] == ACCOUNT and answer["balance"] == "10.0000"
     assert answer["destination"] == {"e164": HONG_KONG, "category": "hmt", "prefix": "852", "name": "Hong Kong"}
     assert answer["rate"]["first_increment"] == 30 and answer["rate"]["next_increment"] == 6
-    assert answer["max_seconds"] > 0 and answer["low_balance"] is True  # the hold takes nearly everything
+    # One slice of 300 s is granted and held (5 minutes at 0.90 or 1.20), not all 10.00 could pay for.
+    assert answer["max_seconds"] == answer["granted_seconds"] == 300 and answer["low_balance"] is False
+    assert answer["hold"] == {"0.9000": "4.5000", "1.2000": "6.0000"}[hour.hong_kong]
     answered = client.post("/v1/calls/call-1/answer", json={}, headers=AUTH).json()
-    assert answered["max_seconds"] == answer["max_seconds"]
+    assert answered["max_seconds"] == answered["granted_seconds"] == 300
     interim = client.post("/v1/calls/call-1/interim", json={"used_seconds": 45}, headers=AUTH).json()
-    assert interim["continue"] is True and interim["max_seconds"] == answer["max_seconds"] - 45
+    assert interim["continue"] is True and interim["max_seconds"] == 300 - 45 and interim["reason"] is None
+    assert interim["granted_seconds"] == 300 and interim["hold"] == answer["hold"]
     ended = client.post("/v1/calls/call-1/end", json={"billsec": 45, "cause": "normal_clearing"}, headers=AUTH)
     assert ended.status_code == 200
     assert ended.json()["charged"] == ended.json()["cost"]
@@ -74,7 +80,12 @@ def test_an_interim_past_max_seconds_tells_the_switch_to_cut_the_call(container:
     assert answer["rate"]["price_per_minute"] == hour.local
     assert answer["max_seconds"] == seconds and answer["hold"] == hold
     cut = client.post("/v1/calls/short/interim", json={"used_seconds": seconds}, headers=AUTH).json()
-    assert cut == {"call_id": "short", "continue": False, "max_seconds": 0, "used": hold}
+    assert cut == {"call_id": "short", "continue": False, "max_seconds": 0, "used": hold, "granted_seconds": seconds,
+                   "hold": hold, "low_balance": True, "reason": "insufficient_funds"}
+    # The switch is also asked to cut it, once, after the cut was recorded.
+    assert container.ports.call_control.cuts == [("short", "insufficient_funds")]  # type: ignore[attr-defined]
+    again = client.post("/v1/calls/short/interim", json={"used_seconds": seconds}, headers=AUTH).json()
+    assert again == cut and len(container.ports.call_control.cuts) == 1  # type: ignore[attr-defined]
 
 
 def test_a_retried_authorize_returns_the_first_answer(container: Container, client: TestClient,
@@ -84,8 +95,8 @@ def test_a_retried_authorize_returns_the_first_answer(container: Container, clie
     assert authorize(client, "dup") == first
     other = authorize(client, "dup", HONG_KONG)
     assert other["authorized"] is False and other["reason"] == "duplicate_call"
-    # 10.00 holds 100 whole minutes at 0.10, or 166 at 0.06 (9.96): held once.
-    assert container.ledger.account(ACCOUNT).held == {"0.1000": 10_0000, "0.0600": 9_9600}[hour.local]
+    # One slice of 5 minutes at 0.10 or 0.06: held once.
+    assert container.ledger.account(ACCOUNT).held == {"0.1000": 5000, "0.0600": 3000}[hour.local]
 
 
 @pytest.mark.parametrize("reason", ["insufficient_funds", "unknown_account", "no_rate", "blacklisted",

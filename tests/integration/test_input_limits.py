@@ -24,6 +24,7 @@ from ringledger.container import Container, build
 from ringledger.server import create_app
 from tests.charging_support import ACCOUNT, LOCAL, PHONE, call, set_up
 from tests.integration.portal_support import BAR_A, BAR_B, Portal, open_portal
+from tests.support import TEST_CLOCK_START
 
 TOKEN = "switch-secret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -33,6 +34,7 @@ NUL_CALLEE = "0106\x002345678"
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
     container.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
+    container.settings.clock_start = TEST_CLOCK_START  # calls are priced at 10:00 Beijing (peak), at any hour
     with TestClient(create_app(container)) as c:
         yield c
 

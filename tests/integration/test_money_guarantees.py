@@ -201,7 +201,7 @@ def test_a_redemption_repeated_with_its_operation_id_answers_the_same_and_credit
 
 
 def test_a_hold_expires_only_once_its_ttl_has_passed_and_its_usage_goes_to_revenue(container: Container) -> None:
-    policy = ChargingPolicy(refresh_seconds=0, hold_ttl=600, max_call_seconds=3600)
+    policy = ChargingPolicy(refresh_seconds=0, hold_ttl=600, max_call_seconds=3600, grant_seconds=3600)
     charging = set_up(container, 10_0000, policy=policy)
     charging.authorize(call("lost"))
     charging.answer("lost", PEAK)
@@ -231,9 +231,12 @@ def test_the_switch_reads_whole_answers_for_interim_and_for_the_end_of_a_refused
     charging = set_up(container, 10_0000, policy=ChargingPolicy(refresh_seconds=0, max_call_seconds=600))
     charging.authorize(call("a1"))
     charging.answer("a1", PEAK)
-    assert charging.interim("a1", 120) == {"call_id": "a1", "continue": True, "max_seconds": 480, "used": 2000}
-    # At max_seconds the switch is told to stop.
-    assert charging.interim("a1", 600)["continue"] is False
+    assert charging.interim("a1", 120) == {"call_id": "a1", "continue": True, "max_seconds": 180, "used": 2000,
+                                           "granted_seconds": 300, "hold": 5000, "low_balance": False,
+                                           "reason": None}
+    # At the longest call the switch is told to stop.
+    stop = charging.interim("a1", 600)
+    assert (stop["continue"], stop["reason"], stop["granted_seconds"]) == (False, "max_call_seconds", 600)
     refused = charging.authorize(call("r1", caller="+8613900139000"))
     assert refused["reason"] == "unknown_account"
     assert charging.end("r1", 30) == {
@@ -255,8 +258,8 @@ def test_an_end_with_its_own_hangup_time_is_recorded_at_that_instant(container: 
 
 
 def test_a_call_of_exactly_its_maximum_is_charged_its_hold_without_flags(container: Container) -> None:
-    charging = set_up(container, 20_0000)
-    answer = charging.authorize(call("exact"))  # 20.00 at 0.10/min: 200 minutes
+    charging = set_up(container, 20_0000, policy=ChargingPolicy(refresh_seconds=0, grant_seconds=12_000))
+    answer = charging.authorize(call("exact"))  # 20.00 at 0.10/min: 200 minutes, all granted at once
     assert (answer["max_seconds"], answer["hold"]) == (12_000, 20_0000)
     end = charging.end("exact", 12_000)
     assert (end["charged"], end["cost"], end["flags"]) == (20_0000, 20_0000, "")

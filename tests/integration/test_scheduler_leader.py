@@ -7,7 +7,7 @@ from datetime import timedelta
 from services.charging import ChargingPolicy
 from ringledger.container import Container
 from ringledger.leader import Leader
-from ringledger.scheduler import expire_job
+from ringledger.scheduler import build_scheduler, expire_job, grant_job
 from tests.charging_support import PEAK, call, set_up
 
 
@@ -40,6 +40,32 @@ def test_only_the_leader_settles_an_abandoned_hold(container: Container) -> None
     finally:
         leader.resign()
         follower.resign()
+
+
+def test_only_the_leader_extends_or_cuts_a_silent_call_s_grant(container: Container) -> None:
+    from services.fakes import FixedClock
+
+    clock = FixedClock(PEAK)
+    policy = ChargingPolicy(refresh_seconds=0, grant_seconds=60, grant_lead=30)
+    charging = set_up(container, 10_0000, policy=policy, clock=clock)
+    charging.authorize(call("quiet"))
+    charging.answer("quiet", PEAK)
+    clock.advance(40)  # 20 s left of the first minute
+    leader, follower = Leader(container.views), Leader(container.views)
+    try:
+        assert leader.try_lead()
+        if container.views.is_postgres:
+            assert grant_job(container, charging, clock, follower) == []  # not elected: does nothing
+        assert [d["granted_seconds"] for d in grant_job(container, charging, clock, leader)] == [120]
+    finally:
+        leader.resign()
+        follower.resign()
+
+
+def test_the_scheduler_runs_the_grant_timer_beside_hold_expiry(container: Container) -> None:
+    charging = set_up(container, 10_0000)
+    scheduler = build_scheduler(container, charging, Leader(container.views))
+    assert {job.id for job in scheduler.get_jobs()} == {"expire_stale_holds", "extend_grants"}
 
 
 def test_a_resigning_leader_hands_over_at_once_and_other_schemas_never_contend(container: Container) -> None:

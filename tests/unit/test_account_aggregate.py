@@ -105,3 +105,26 @@ def test_a_cached_copy_does_not_share_holds_or_phones_with_the_original() -> Non
     clone.holds["h"][1] = 99
     assert "h2" not in account.holds and account.holds["h"] == [1, 0]
     assert account.held == 1 and clone.held == 2
+
+
+def test_a_hold_is_extended_only_out_of_what_is_available_and_settles_as_one_hold() -> None:
+    account = funded(10_000)
+    account.reserve("call-1", 3_000, "sw")
+    account.extend_hold("call-1", 3_000, "sw")
+    assert (account.held, account.available, account.holds["call-1"][0]) == (6_000, 4_000, 6_000)
+    before = len(account.pending_events)
+    with pytest.raises(InsufficientFunds):
+        account.extend_hold("call-1", 4_001, "sw")
+    with pytest.raises(HoldNotFound):
+        account.extend_hold("call-2", 1, "sw")
+    assert len(account.pending_events) == before  # refused: nothing recorded
+    account.settle("call-1", 5_000, house.revenue("direct", "local"), "sw")  # charged 5_000, 1_000 released
+    assert (account.balance, account.held, account.available) == (5_000, 0, 5_000)
+
+
+def test_a_suspended_account_holds_no_more_for_a_running_call() -> None:
+    account = funded(10_000)
+    account.reserve("call-1", 3_000, "sw")
+    account.suspend("op")
+    with pytest.raises(AccountNotActive):
+        account.extend_hold("call-1", 1_000, "sw")

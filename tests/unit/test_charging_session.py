@@ -9,6 +9,7 @@ import pytest
 
 from ledger.call_ids import call_id
 from ledger.charging import CallNotOpen, CallSession
+from ledger.errors import InvalidRequest
 
 AT = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
 
@@ -84,3 +85,30 @@ def test_a_hold_expires_ttl_after_its_last_report_and_never_earlier() -> None:
     assert session.expires_at == AT + timedelta(seconds=120 + 1440 + 600)  # an early report moves nothing
     session.report_interim(1430, 24_000, reported_at=AT + timedelta(seconds=3000), ttl=600)
     assert session.expires_at == AT + timedelta(seconds=3600)  # a late report: TTL after it
+
+
+def test_a_grant_only_grows_and_its_end_moves_the_expiry() -> None:
+    session = authorized(hold=5_000, max_seconds=300)
+    session.answered(AT, ttl=600)
+    assert session.expires_at == AT + timedelta(seconds=300 + 600)
+    session.extend_grant(max_seconds=600, hold=10_000, at_seconds=250, reported_at=AT + timedelta(seconds=250),
+                         ttl=600, actor="switch")
+    assert (session.max_seconds, session.hold) == (600, 10_000)
+    assert session.expires_at == AT + timedelta(seconds=600 + 600)  # TTL after the new grant's end
+    with pytest.raises(InvalidRequest):
+        session.extend_grant(max_seconds=599, hold=10_000, at_seconds=260, reported_at=None, ttl=600, actor="x")
+    with pytest.raises(InvalidRequest):
+        session.extend_grant(max_seconds=600, hold=10_000, at_seconds=260, reported_at=None, ttl=600, actor="x")
+
+
+def test_a_call_is_cut_once_and_a_closed_call_is_never_cut() -> None:
+    session = authorized()
+    session.answered(AT)
+    assert session.cut("insufficient_funds", 1440, AT, "switch") is True
+    assert session.cut("insufficient_funds", 1450, AT, "switch") is False  # recorded once
+    assert session.cut_reason == "insufficient_funds"
+    assert [type(e).__name__ for e in session.pending_events].count("CallCut") == 1
+    session.end(billsec=1440, answered_at=AT, ended_at=AT, cause="", cost=24_000, flags="cut", actor="sw",
+                answer={})
+    with pytest.raises(CallNotOpen):
+        session.cut("insufficient_funds", 1440, AT, "switch")
