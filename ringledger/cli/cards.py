@@ -44,18 +44,39 @@ def issue(
         fail("face value must be zero or more")
     if kind not in ("callback", "voucher"):
         fail("--kind is callback or voucher")
-    if out.exists():
-        fail(f"{out} exists; the PIN file is never overwritten")
     name = batch or f"{kind[0].upper()}{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}"
-    with container() as c, progress_bar(f"issuing {count} cards", count) as tick:
-        rows = c.ledger.issue_batch(kind, count, face_value, actor(), name=name, plan=plan, progress=tick)
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # The PIN file is opened before the batch is recorded: PINs exist only in it, so a
+    # file that cannot be written must stop the issue, not lose the PINs after it.
+    fd = _open_pin_file(out)
+    issued = False
+    try:
         with os.fdopen(fd, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["batch", "serial", "number", "pin", "face"])
-            shown = format_money(face_value)
-            w.writerows((name, s, n, p, shown) for s, n, p in rows)
+            with container() as c, progress_bar(f"issuing {count} cards", count) as tick:
+                rows = c.ledger.issue_batch(kind, count, face_value, actor(), name=name, plan=plan, progress=tick)
+                issued = True
+                w = csv.writer(f)
+                w.writerow(["batch", "serial", "number", "pin", "face"])
+                shown = format_money(face_value)
+                w.writerows((name, s, n, p, shown) for s, n, p in rows)
+    finally:
+        if not issued:
+            out.unlink(missing_ok=True)
     emit({"batch": name, "kind": kind, "count": len(rows), "face": format_money(face_value), "csv": str(out)}, False)
+
+
+def _open_pin_file(out: Path) -> int:
+    """A new file of mode 0600, or exit 2: an existing file is never overwritten."""
+    try:
+        return os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fail(f"{out} exists; the PIN file is never overwritten")
+    except FileNotFoundError:
+        fail(f"{out}: the folder does not exist")
+    except IsADirectoryError:
+        fail(f"{out} is a folder; name a new file")
+    except OSError as err:
+        fail(f"{out} cannot be created: {err.strerror or err}")
+    raise AssertionError("unreachable: fail() exits")
 
 
 @cards.command("list")
