@@ -12,6 +12,7 @@ import typer
 
 from ledger.cardnumbers import check_card_number
 from ledger.money import format_money
+from projections.cards import CARD_STATUSES
 from projections.db import equal_filters
 from ringledger.card_sales import cards_to_sell
 from ringledger.cli.common import (
@@ -19,8 +20,10 @@ from ringledger.cli.common import (
     container,
     emit,
     fail,
+    known_batch,
     money,
     progress_bar,
+    secret,
     show_money,
 )
 from ringledger.phones import to_e164
@@ -88,12 +91,15 @@ def list_cards(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Browse cards by batch, state and number (never shows PINs)."""
+    if status is not None and status not in CARD_STATUSES:
+        fail(f"--status is one of {', '.join(CARD_STATUSES)}")
     where, params = equal_filters((("batch", batch), ("status", status), ("number", number)))
     sql = "SELECT number, kind, batch, serial, face, status, account FROM cards"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY batch, serial LIMIT ?"
     with container() as c:
+        known_batch(c, batch)
         c.catch_up()
         rows = c.views.query(sql, [*params, limit])
     data = [
@@ -174,10 +180,11 @@ def unlock(
 def redeem(
     number: str,
     phone: Annotated[str, typer.Option(help="Phone number whose bound account is credited.")],
-    pin: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Voucher PIN (prompted if omitted).")],
+    pin: Annotated[str | None, typer.Option(help="Voucher PIN (asked for on a terminal if omitted).")] = None,
     op_id: Annotated[str | None, typer.Option(help="Idempotency key: a repeat changes nothing.")] = None,
 ) -> None:
     """Redeem a voucher into the account bound to a phone number, exactly once."""
+    given = secret(pin, "--pin")
     with container() as c:
-        result = c.ledger.redeem_voucher(check_card_number(number), pin, to_e164(phone), actor(), op_id=op_id)
+        result = c.ledger.redeem_voucher(check_card_number(number), given, to_e164(phone), actor(), op_id=op_id)
         emit(show_money(result), False)

@@ -50,6 +50,14 @@ class OffLoopHTTPHandler(GraphQLHTTPHandler):
         success, result = await self.execute_graphql_query(request, data)
         return await self.create_json_response(request, result, success)
 
+    def handle_not_allowed_method(self, request: Request) -> Response:
+        """OPTIONS lists the methods; any other method is a JSON 405 in the one error shape."""
+        allow = "GET, OPTIONS, POST" if self.introspection else "OPTIONS, POST"
+        if request.method == "OPTIONS":
+            return Response(headers={"Allow": allow})
+        return JSONResponse({"error": "method_not_allowed", "message": f"/graphql takes {allow}"},
+                            status_code=405, headers={"Allow": allow})
+
     async def extract_data_from_json_request(self, request: Request) -> Any:
         raw = await request.body()
         return await asyncio.get_running_loop().run_in_executor(self.pool, graphql_request, raw)

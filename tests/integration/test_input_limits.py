@@ -23,6 +23,7 @@ from ringledger.config import Settings
 from ringledger.container import Container, build
 from ringledger.server import create_app
 from tests.charging_support import ACCOUNT, LOCAL, PHONE, call, set_up
+from tests.support import TEST_CLOCK_START
 from tests.integration.portal_support import BAR_A, BAR_B, Portal, open_portal
 
 TOKEN = "switch-secret-token"
@@ -33,6 +34,7 @@ NUL_CALLEE = "0106\x002345678"
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
     container.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
+    container.settings.clock_start = TEST_CLOCK_START  # prices at the peak, whatever the hour of the run
     with TestClient(create_app(container)) as c:
         yield c
 
