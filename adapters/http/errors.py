@@ -52,7 +52,8 @@ def validation_message(problems: Sequence[Any]) -> str:
     parts = []
     for problem in problems[:5]:
         where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {problem.get('msg', 'invalid')}")
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")  # pydantic's wrapper
+        parts.append(f"{where}: {message}")
     return "; ".join(parts) or "invalid request"
 
 
