@@ -32,6 +32,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.call_ids import call_id as session_id
 from ledger.errors import InvalidRequest, LedgerError, NotFound
+from ledger.instants import check_instant, check_not_before
 from ledger.text import check_text
 
 AUTHORIZED, REFUSED, ANSWERED, ENDED, EXPIRED = "authorized", "refused", "answered", "ended", "expired"
@@ -43,11 +44,15 @@ CALL_TEXT_LIMITS = {"call_id": 200, "caller": 64, "callee": 64, "service": 20, "
 
 
 def check_call_texts(fields: dict[str, Any]) -> None:
-    """Refuse (InvalidRequest) a call's text that is too long or holds a control character."""
+    """Refuse (InvalidRequest) a call's text that is too long or holds a control character,
+    and an identifier (all but `cause`) with leading or trailing whitespace: " x" and "x"
+    are two calls or two booths, never one by accident."""
     for name, limit in CALL_TEXT_LIMITS.items():
         value = fields.get(name)
         if value is not None:
             check_text(value, name, limit, required=name == "call_id")
+            if name != "cause" and value != value.strip():
+                raise InvalidRequest(f"{name} must not begin or end with whitespace")
 
 
 class CallSession(Aggregate):
@@ -215,6 +220,8 @@ class CallSession(Aggregate):
         """
         self._check_authorized()
         if self.status == AUTHORIZED:
+            at = check_instant(at, "answered_at")
+            check_not_before(at, self.authorized_at, "answered_at")
             expires_at = None if ttl is None else self.expiry_after_report(reported_at or at, ttl, at)
             self.trigger_event(self.Answered, answered_at=at, expires_at=expires_at)
 
@@ -363,6 +370,8 @@ class CallSession(Aggregate):
             raise CallNotOpen(f"call {self.call_id} is already {self.status}")
         if billsec < 0 or cost < 0:
             raise InvalidRequest("billsec and cost must not be negative")
+        ended_at = check_instant(ended_at, "ended_at")
+        check_not_before(ended_at, self.authorized_at, "ended_at")
         check_call_texts({"cause": cause})
         assert self.account is not None and self.plan is not None and self.plan_version is not None
         self.trigger_event(
@@ -431,6 +440,7 @@ class CallSession(Aggregate):
             raise CallNotOpen(f"call {self.call_id} is {self.status}, not expired")
         if charged < 0 or (cost is not None and cost < 0):
             raise InvalidRequest("a late end's cost and charge must not be negative")
+        ended_at = check_instant(ended_at, "ended_at")
         if self.late_end is None:
             self.trigger_event(self.EndedAfterExpiry, billsec=billsec, ended_at=ended_at, cause=cause,
                                actor=actor, answer=answer, cost=cost, charged=charged, flags=flags)

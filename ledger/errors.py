@@ -75,8 +75,8 @@ class NumberNotBound(LedgerError):
     code = "number_not_bound"
 
 
-class InvalidPin(LedgerError):
-    code = "invalid_pin"
+class InvalidPin(InvalidRequest):
+    """A PIN that is not a PIN at all (not digits, wrong length): bad input, never a wrong try."""
 
 
 class WrongPin(LedgerError):

@@ -20,7 +20,8 @@ CURRENCY = "CNY"
 MAX_AMOUNT = 10**15 - 1
 #: What a view column holds (BIGINT on PostgreSQL, INTEGER on SQLite).
 COLUMN_MAX = 2**63 - 1
-_MONEY_RE = re.compile(r"^([+-]?)([0-9]{1,11})(?:\.([0-9]{1,4}))?$", re.ASCII)
+#: An optional minus, 1-11 ASCII digits, an optional point and 1-4 digits: no plus, no spaces.
+_MONEY_RE = re.compile(r"(-?)([0-9]{1,11})(?:\.([0-9]{1,4}))?", re.ASCII)
 
 
 class MoneyFormatError(ValueError):
@@ -29,12 +30,12 @@ class MoneyFormatError(ValueError):
 
 def parse_money(text: str | int) -> int:
     """Parse `"12.34"` into 123400. Refuses floats, exponents, a fifth decimal, digits other
-    than ASCII 0-9 and anything past `MAX_AMOUNT`."""
+    than ASCII 0-9, a plus sign, spaces around the number and anything past `MAX_AMOUNT`."""
     if isinstance(text, bool) or not isinstance(text, (str, int)):
-        raise MoneyFormatError(f"money must be a decimal string, not {type(text).__name__}")
+        raise MoneyFormatError("money must be a decimal string such as 12.34")
     if isinstance(text, int):
         return check_amount(text * SCALE)
-    match = _MONEY_RE.match(text.strip())
+    match = _MONEY_RE.fullmatch(text)
     if match is None:
         raise MoneyFormatError(
             f"{text!r} is not an amount: use a decimal like 12.34 with at most 4 decimals"
@@ -48,7 +49,7 @@ def parse_money(text: str | int) -> int:
 def check_amount(amount: int) -> int:
     """Return `amount` if it is an int no larger than the declared maximum either way."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise MoneyFormatError(f"money amounts are int ten-thousandths, not {type(amount).__name__}")
+        raise MoneyFormatError("an amount must be a whole number of ten-thousandths")
     if abs(amount) > MAX_AMOUNT:
         raise MoneyFormatError(f"an amount is at most {money_text(MAX_AMOUNT)}")
     return amount

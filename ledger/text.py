@@ -52,10 +52,10 @@ def check_storable(events: Iterable[Any]) -> None:
             kind = type(value)
             if kind is str:
                 if not value.isprintable() and _UNSTORABLE.search(value):
-                    raise InvalidRequest(f"{type(event).__name__}: text must not contain control characters")
+                    raise InvalidRequest("text must not contain control characters")
             elif kind is int:
                 if not -COLUMN_MAX <= value <= COLUMN_MAX:
-                    raise InvalidRequest(f"{type(event).__name__}: a number is out of range")
+                    raise InvalidRequest(f"a number is out of range (at most {COLUMN_MAX} either way)")
             elif kind is dict:
                 pending.extend(value)
                 pending.extend(value.values())

@@ -19,6 +19,8 @@ _STATUS = {
     Voucher.PinLockedOut: "locked",
     Account.PinLockedOut: "locked",  # a callback card's row; other accounts have none
 }
+#: Every state a card row can be in.
+CARD_STATUSES = ("issued", "sold", "locked", "redeemed", "cancelled")
 _UNLOCKED = (Voucher.PinUnlocked, Account.PinUnlocked)  # back to the state the event names
 
 

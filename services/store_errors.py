@@ -28,6 +28,6 @@ def is_store_unavailable(exc: BaseException) -> bool:
 def unavailable(exc: BaseException) -> StoreUnavailable:
     """The refusal for a store failure under way: the connection may have gone after the commit."""
     return StoreUnavailable(
-        f"the ledger store stopped answering ({type(exc).__name__}); the outcome is unknown: "
+        "the ledger store stopped answering; the outcome is unknown: "
         "retry with the same id to learn it (a repeat changes nothing)"
     )

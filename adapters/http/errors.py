@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from ledger.errors import IdempotencyConflict, InvalidRequest, LedgerError, NotFound
 from ledger.money import MoneyFormatError
@@ -51,8 +52,16 @@ def validation_message(problems: Sequence[Any]) -> str:
     parts = []
     for problem in problems[:5]:
         where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {problem.get('msg', 'invalid')}")
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")  # pydantic's wrapper
+        parts.append(f"{where}: {message}")
     return "; ".join(parts) or "invalid request"
+
+
+#: The router's own refusals, in the one shape.
+_HTTP_ERRORS = {
+    404: ("not_found", "there is nothing at this path; see /docs for the switch hooks and /graphql for the portal"),
+    405: ("method_not_allowed", "this path does not take that method; see /docs"),
+}
 
 
 def install(app: FastAPI) -> None:
@@ -71,6 +80,12 @@ def install(app: FastAPI) -> None:
         return error("unauthorized", str(exc) or "a switch bearer token is required", 401,
                      {"WWW-Authenticate": "Bearer"})
 
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code, message = _HTTP_ERRORS.get(exc.status_code, ("http_error", str(exc.detail)))
+        return error(code, message, exc.status_code, dict(exc.headers or {}))
+
+    app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(LedgerError, on_ledger_error)
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(MoneyFormatError, on_money)

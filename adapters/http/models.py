@@ -1,7 +1,9 @@
 """Wire models of the switch hook contract (DESIGN "Switch hook contract (REST, v1)").
 
 Money leaves as decimal strings with four places ("12.3400"); seconds are
-whole numbers; instants are ISO 8601 with an offset. Requests ignore
+whole numbers; instants are ISO 8601 with an offset, in the years 2000 to
+2099; identifiers (call id, booth …) are refused, not trimmed, when padded
+with whitespace. Requests ignore
 unknown fields (switches add their own); answers may gain fields, never
 lose or rename one. Request fields are strictly typed (`"60"` is not a
 number) and text holds no control characters, so whatever is accepted can
@@ -12,13 +14,34 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from ledger.errors import InvalidRequest
+from ledger.instants import check_instant
 from ledger.money import format_money
 
 #: Text without C0/C1 control characters (NUL included) or DEL.
 PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
-Text64 = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
+
+
+def _unpadded(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("must not begin or end with whitespace")
+    return value
+
+
+def _sane_instant(value: Any) -> Any:
+    try:
+        return check_instant(value, "the instant")
+    except InvalidRequest as err:
+        raise ValueError(str(err).removeprefix("the instant ")) from None
+
+
+#: An identifier a switch sends: printable, and not padded (" x" is not "x").
+Text64 = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE), AfterValidator(_unpadded)]
+CallId = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE), AfterValidator(_unpadded)]
+#: An instant with an offset, in the years 2000 to 2099 (ledger.instants).
+Instant = Annotated[AwareDatetime, AfterValidator(_sane_instant)]
 Service = Literal["direct", "callback", "conference", "forward", "phonebar", "missed_call"]
 Reason = Literal["insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed",
                  "duplicate_call"]
@@ -27,11 +50,11 @@ Seconds = Annotated[int, Field(ge=0, le=86_400)]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 class AuthorizeBody(_Body):
-    call_id: Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
+    call_id: CallId
     caller: Text64
     callee: Text64
     service: Service
@@ -43,7 +66,7 @@ class AuthorizeBody(_Body):
 
 
 class AnswerBody(_Body):
-    answered_at: AwareDatetime | None = None
+    answered_at: Instant | None = None
 
 
 class InterimBody(_Body):
@@ -52,7 +75,7 @@ class InterimBody(_Body):
 
 class EndBody(_Body):
     billsec: Seconds
-    ended_at: AwareDatetime | None = None
+    ended_at: Instant | None = None
     cause: Annotated[str, Field(max_length=64, pattern=PRINTABLE)] = ""
 
 

@@ -23,6 +23,11 @@ ringledger vouchers redeem "$(sed -n 2p v2026a.csv | cut -d, -f3)" --phone 13800
 ringledger accounts open --number 8613002 --plan demo
 ringledger accounts transfer 8613001 8613002 12.50
 ringledger accounts show 8613001         # balance 57.5000: 20.00 + 50.00 - 12.50
+
+# A new PIN (it also clears a wrong-PIN lockout), then check it; without a
+# terminal the PIN must be given as an option, never asked for
+ringledger accounts pin 8613001 --new-pin 654321
+ringledger accounts check-pin 8613001 --pin 654321
 ringledger cards list --batch V2026A --status redeemed
 ringledger cards batches
 ringledger ledger trial-balance          # exits 1 if the books do not balance

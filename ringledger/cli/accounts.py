@@ -14,6 +14,7 @@ from ringledger.cli.common import (
     money,
     positive_money,
     progress_bar,
+    secret,
     show_money,
 )
 from ringledger.phones import to_e164
@@ -81,7 +82,8 @@ def transfer(
     value = positive_money(amount)
     with container() as c:
         result = c.ledger.transfer(source, target, value, actor(), op_id=op_id)
-        emit({"from": show_money(result["from"]), "to": show_money(result["to"]), "amount": amount}, False)
+        emit({"from": show_money(result["from"]), "to": show_money(result["to"]), "amount": format_money(value)},
+             False)
 
 
 @accounts.command("adjust")
@@ -121,17 +123,25 @@ def status(
 
 
 @accounts.command("pin")
-def pin(number: str, new_pin: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)]) -> None:
+def pin(
+    number: str,
+    new_pin: Annotated[str | None, typer.Option(help="The new PIN (asked for, twice, on a terminal if omitted).")] = None,
+) -> None:
     """Set a new PIN (resets the wrong-PIN lockout)."""
+    chosen = secret(new_pin, "--new-pin", confirm=True)
     with container() as c:
-        emit(c.ledger.change_pin(number, new_pin, actor()), False)
+        emit(c.ledger.change_pin(number, chosen, actor()), False)
 
 
 @accounts.command("check-pin")
-def check_pin(number: str, pin: Annotated[str, typer.Option(prompt=True, hide_input=True)]) -> None:
+def check_pin(
+    number: str,
+    pin: Annotated[str | None, typer.Option(help="The PIN to check (asked for on a terminal if omitted).")] = None,
+) -> None:
     """Check an account's PIN; a wrong one counts toward the lockout. Exit 0 if right, 1 if not."""
+    given = secret(pin, "--pin")
     with container() as c:
-        result = c.ledger.check_pin(number, pin, actor())
+        result = c.ledger.check_pin(number, given, actor())
     emit(result, False)
     if not result["verified"]:
         raise typer.Exit(1)

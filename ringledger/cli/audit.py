@@ -1,9 +1,11 @@
-"""`ringledger audit …`: the auditor's tools. Exit 1 names the first disagreement found."""
+"""`ringledger audit …`: the auditor's tools. Exit 1 names the first disagreement found;
+exit 2 is a malformed command (nothing was checked)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -81,6 +83,10 @@ def verify(
     event and the digest chain. Exit 1 and name the first disagreement."""
     if (noted_digest is None) != (position is None):
         fail("--digest and --position go together")
+    if noted_digest is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", noted_digest):
+        fail("--digest is the 64 hexadecimal digits that `audit digest` printed")
+    if position is not None and position < 0:
+        fail("--position is a whole number, 0 or more, as `audit digest` printed it")
     expect = (position, noted_digest) if position is not None and noted_digest is not None else None
     with container() as c:
         total = c.ledger.recorder.max_notification_id() or 0

@@ -10,7 +10,7 @@ import typer
 from ledger.money import format_money
 from projections.cdr_reads import select_calls
 from ringledger.charging import build_charging
-from ringledger.cli.common import actor, container, emit, fail, instant
+from ringledger.cli.common import actor, container, emit, fail, instant, known_bar
 from ringledger.container import Container
 
 calls = typer.Typer(help="Calls: CDRs, rerating, blacklist, expiry of abandoned holds.", no_args_is_help=True)
@@ -27,6 +27,7 @@ def list_calls(
 ) -> None:
     """CDRs, one row per call leg."""
     with container() as c:
+        known_bar(c, bar)
         c.catch_up()
         rows = select_calls(c.views, _normaliser(c), account=account, caller=caller, bar=bar, limit=limit,
                             since=since and instant(since, c.settings.timezone),

@@ -12,6 +12,7 @@ import typer
 
 from ledger.cardnumbers import check_card_number
 from ledger.money import format_money
+from projections.cards import CARD_STATUSES
 from projections.db import equal_filters
 from ringledger.card_sales import cards_to_sell
 from ringledger.cli.common import (
@@ -19,8 +20,10 @@ from ringledger.cli.common import (
     container,
     emit,
     fail,
+    known_batch,
     money,
     progress_bar,
+    secret,
     show_money,
 )
 from ringledger.phones import to_e164
@@ -44,18 +47,39 @@ def issue(
         fail("face value must be zero or more")
     if kind not in ("callback", "voucher"):
         fail("--kind is callback or voucher")
-    if out.exists():
-        fail(f"{out} exists; the PIN file is never overwritten")
     name = batch or f"{kind[0].upper()}{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}"
-    with container() as c, progress_bar(f"issuing {count} cards", count) as tick:
-        rows = c.ledger.issue_batch(kind, count, face_value, actor(), name=name, plan=plan, progress=tick)
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # The PIN file is opened before the batch is recorded: PINs exist only in it, so a
+    # file that cannot be written must stop the issue, not lose the PINs after it.
+    fd = _open_pin_file(out)
+    issued = False
+    try:
         with os.fdopen(fd, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["batch", "serial", "number", "pin", "face"])
-            shown = format_money(face_value)
-            w.writerows((name, s, n, p, shown) for s, n, p in rows)
+            with container() as c, progress_bar(f"issuing {count} cards", count) as tick:
+                rows = c.ledger.issue_batch(kind, count, face_value, actor(), name=name, plan=plan, progress=tick)
+                issued = True
+                w = csv.writer(f)
+                w.writerow(["batch", "serial", "number", "pin", "face"])
+                shown = format_money(face_value)
+                w.writerows((name, s, n, p, shown) for s, n, p in rows)
+    finally:
+        if not issued:
+            out.unlink(missing_ok=True)
     emit({"batch": name, "kind": kind, "count": len(rows), "face": format_money(face_value), "csv": str(out)}, False)
+
+
+def _open_pin_file(out: Path) -> int:
+    """A new file of mode 0600, or exit 2: an existing file is never overwritten."""
+    try:
+        return os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fail(f"{out} exists; the PIN file is never overwritten")
+    except FileNotFoundError:
+        fail(f"{out}: the folder does not exist")
+    except IsADirectoryError:
+        fail(f"{out} is a folder; name a new file")
+    except OSError as err:
+        fail(f"{out} cannot be created: {err.strerror or err}")
+    raise AssertionError("unreachable: fail() exits")
 
 
 @cards.command("list")
@@ -67,12 +91,15 @@ def list_cards(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Browse cards by batch, state and number (never shows PINs)."""
+    if status is not None and status not in CARD_STATUSES:
+        fail(f"--status is one of {', '.join(CARD_STATUSES)}")
     where, params = equal_filters((("batch", batch), ("status", status), ("number", number)))
     sql = "SELECT number, kind, batch, serial, face, status, account FROM cards"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY batch, serial LIMIT ?"
     with container() as c:
+        known_batch(c, batch)
         c.catch_up()
         rows = c.views.query(sql, [*params, limit])
     data = [
@@ -153,10 +180,11 @@ def unlock(
 def redeem(
     number: str,
     phone: Annotated[str, typer.Option(help="Phone number whose bound account is credited.")],
-    pin: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Voucher PIN (prompted if omitted).")],
+    pin: Annotated[str | None, typer.Option(help="Voucher PIN (asked for on a terminal if omitted).")] = None,
     op_id: Annotated[str | None, typer.Option(help="Idempotency key: a repeat changes nothing.")] = None,
 ) -> None:
     """Redeem a voucher into the account bound to a phone number, exactly once."""
+    given = secret(pin, "--pin")
     with container() as c:
-        result = c.ledger.redeem_voucher(check_card_number(number), pin, to_e164(phone), actor(), op_id=op_id)
+        result = c.ledger.redeem_voucher(check_card_number(number), given, to_e164(phone), actor(), op_id=op_id)
         emit(show_money(result), False)

@@ -60,6 +60,18 @@ def container() -> Iterator[Container]:
         c.close()
 
 
+def known_bar(c: Container, bar: str | None) -> None:
+    """Exit 2 unless `bar` is None or a phone bar's account number: a typo must not read as "no calls"."""
+    if bar is not None and c.ledger.account(bar).kind != "phonebar":
+        fail(f"account {bar} is not a phone bar")
+
+
+def known_batch(c: Container, batch: str | None) -> None:
+    """Exit 2 unless `batch` is None or the name of an issued batch."""
+    if batch is not None:
+        c.ledger.batch(batch)
+
+
 def instant(text: str, zone: str) -> datetime:
     """ISO 8601; an instant without an offset is read in the operator's time zone."""
     try:
@@ -68,6 +80,16 @@ def instant(text: str, zone: str) -> datetime:
         fail(f"{text!r} is not an ISO 8601 instant, e.g. 2026-05-01T00:00:00+08:00")
         raise
     return at if at.utcoffset() is not None else at.replace(tzinfo=ZoneInfo(zone))
+
+
+def secret(value: str | None, flag: str, *, confirm: bool = False) -> str:
+    """A PIN from its option, or asked for without echo on a terminal; anywhere else a missing one is exit 2."""
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        fail(f"{flag} is required (there is no terminal to ask for it on)")
+    return str(typer.prompt(flag.lstrip("-").replace("-", " ").capitalize(), hide_input=True,
+                            confirmation_prompt=confirm))
 
 
 def money(text: str) -> int:

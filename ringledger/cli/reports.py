@@ -15,7 +15,7 @@ from projections.reports import (
     daily_revenue,
     low_balance_accounts,
 )
-from ringledger.cli.common import container, emit, fail, money
+from ringledger.cli.common import container, emit, fail, known_bar, known_batch, money
 from ringledger.reports import (
     CALL_COLUMNS,
     INVENTORY_COLUMNS,
@@ -60,6 +60,8 @@ def revenue(
     with container() as c:
         today = clock_for(c.settings.clock_start)().astimezone(ZoneInfo(c.settings.timezone)).date()
         lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
+        if hi < lo:
+            fail("--to is before --from")
         c.catch_up()
         rows = daily_revenue(c.views, c.settings.timezone, lo, hi)
     _out(rows, REVENUE_COLUMNS, csv_path)
@@ -79,6 +81,7 @@ def calls(
         lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
         if hi < lo:
             fail("--to is before --from")
+        known_bar(c, bar)
         c.catch_up()
         rows = call_days(c.views, c.settings.timezone, lo, hi, bar)
     _out(rows, CALL_COLUMNS, csv_path)
@@ -88,6 +91,7 @@ def calls(
 def inventory(batch: Annotated[str | None, typer.Option()] = None, csv_path: CsvOpt = None) -> None:
     """Card inventory per batch: in stock, sold, redeemed, cancelled, value outstanding."""
     with container() as c:
+        known_batch(c, batch)
         c.catch_up()
         rows = card_inventory(c.views, batch)
     _out(rows, INVENTORY_COLUMNS, csv_path)

@@ -16,6 +16,13 @@ from ringledger.portal.errors import Forbidden
 from services.api_keys import Principal
 
 READERS = ("operator", "auditor")
+_KEY_NAMES = {"operator": "an operator key", "auditor": "an auditor key", "bar_owner": "a bar owner key",
+              "switch": "a switch key"}
+
+
+def key_name(role: str) -> str:
+    """The role of a key as a reader says it: "an auditor key", "a bar owner key"."""
+    return _KEY_NAMES.get(role, f"a key of role {role}")
 
 
 @dataclass
@@ -37,7 +44,7 @@ def operator(info: GraphQLResolveInfo) -> Context:
     """The context of a request that may change things (operator keys only)."""
     c = ctx(info)
     if c.principal.role != "operator":
-        raise Forbidden(f"a {c.principal.role} key cannot change anything")
+        raise Forbidden(f"{key_name(c.principal.role)} cannot change anything")
     return c
 
 
@@ -45,7 +52,7 @@ def reader(info: GraphQLResolveInfo) -> Context:
     """The context of a request for house-wide data (operator and auditor keys)."""
     c = ctx(info)
     if c.principal.role not in READERS:
-        raise Forbidden(f"a {c.principal.role} key cannot read house-wide data")
+        raise Forbidden(f"{key_name(c.principal.role)} cannot read house-wide data")
     return c
 
 
@@ -68,4 +75,4 @@ def bar_scope(info: GraphQLResolveInfo, requested: str | None) -> str | None:
         if requested is not None and requested != c.principal.bar:
             raise Forbidden("this key may read only its own bar's data")
         return c.principal.bar
-    raise Forbidden(f"a {c.principal.role} key cannot use the portal")
+    raise Forbidden(f"{key_name(c.principal.role)} cannot use the portal")

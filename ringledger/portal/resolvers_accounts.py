@@ -30,8 +30,13 @@ account_type = ObjectType("Account")
 
 
 def _visible(info: GraphQLResolveInfo, row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is not None:
-        account_reader(info, row["number"])
+    """The row if this key may read it. A bar owner gets null for another bar's account exactly as for
+    no account at all, so a look-up by phone or id never tells them whether someone else's exists."""
+    if row is None:
+        return None
+    if ctx(info).principal.role == "bar_owner" and row["number"] != ctx(info).principal.bar:
+        return None
+    account_reader(info, row["number"])
     return row
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from ariadne import QueryType
 
 from graphql import GraphQLResolveInfo
+from ledger.errors import InvalidRequest
 from projections.cdrs import COLUMNS
 from ringledger.portal.context import bar_scope, ctx
 from ringledger.portal.pagination import connection, decode, page_size
@@ -56,11 +57,23 @@ def resolve_cdrs(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | None
         params.append(_utc(f["to"]))
     cursor = decode(after, str, str)
     if cursor is not None:
+        _check_instant_key(cursor[0])
         where.append("(authorized_at < ? OR (authorized_at = ? AND id < ?))")
         params += [cursor[0], cursor[0], cursor[1]]
     sql = SELECT + (" WHERE " + " AND ".join(where) if where else "")
     rows = ctx(info).container.views.query(sql + " ORDER BY authorized_at DESC, id DESC LIMIT ?", [*params, first + 1])
     return connection([_row(r) for r in rows], first, lambda d: [d["authorized_at"], d["id"]])
+
+
+def _check_instant_key(text: str) -> None:
+    """A CDR cursor's first part is an instant in UTC as the view writes it; anything else is refused."""
+    try:
+        at = datetime.fromisoformat(text)
+        canonical = at.utcoffset() is not None and at.astimezone(UTC).isoformat() == text
+    except (ValueError, OverflowError):
+        canonical = False
+    if not canonical:
+        raise InvalidRequest("not a cursor from this API")
 
 
 @query.field("cdr")

@@ -24,7 +24,7 @@ from projections.cdr_reads import select_calls
 from rating.deck import DeckError, export_deck, parse_deck
 from rating.tariffs import TariffPlan
 from ringledger.charging import build_charging
-from ringledger.portal.context import READERS, Context, account_reader, ctx, operator
+from ringledger.portal.context import READERS, Context, account_reader, ctx, key_name, operator
 from ringledger.portal.errors import Forbidden
 from services.charging import Charging, RateQuote
 
@@ -53,7 +53,7 @@ def tariff_reader(info: GraphQLResolveInfo) -> Context:
     """Operators, auditors and bar owners read the price list."""
     c = ctx(info)
     if c.principal.role not in TARIFF_READERS:
-        raise Forbidden(f"a {c.principal.role} key cannot read tariffs")
+        raise Forbidden(f"{key_name(c.principal.role)} cannot read tariffs")
     return c
 
 

@@ -42,6 +42,7 @@ from ledger.charging import (
 )
 from ledger.errors import AccountNotFound, InvalidRequest
 from ledger.ids import account_id, phone_id
+from ledger.instants import check_instant, check_not_before
 from ledger.phones import PhoneBinding
 from ledger.tariff_book import TariffNotFound
 from ledger.unit_of_work import UnitOfWork, evict
@@ -61,6 +62,9 @@ from services.charging.requests import (
     refusal_answer,
 )
 from services.charging.rerating import Rerating
+
+#: The longest call a hangup may report (the hook contract's limit on `billsec`).
+MAX_BILLSEC = 86_400
 
 
 class Charging(Granting, Rerating, Blacklisting):
@@ -222,7 +226,7 @@ class Charging(Granting, Rerating, Blacklisting):
         return answer
 
     def answer_command(self, call: str, answered_at: datetime | None = None) -> CutAfterCommit:
-        at = (answered_at or self.clock()).astimezone(UTC)
+        at = check_instant(answered_at, "answered_at") if answered_at is not None else self.clock().astimezone(UTC)
 
         def command(uow: UnitOfWork, cuts: Cuts) -> dict[str, Any]:
             session = self._session(uow, call)
@@ -244,7 +248,9 @@ class Charging(Granting, Rerating, Blacklisting):
         if isinstance(billsec, bool) or not isinstance(billsec, int) or billsec < 0:
             raise InvalidRequest("billsec is a non-negative whole number")
         check_call_texts({"call_id": call, "cause": cause})
-        ended_at = ended_at.astimezone(UTC) if ended_at else None
+        if billsec > MAX_BILLSEC:
+            raise InvalidRequest(f"billsec is at most {MAX_BILLSEC} (one day)")
+        ended_at = check_instant(ended_at, "ended_at") if ended_at is not None else None
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             session = self._session(uow, call)
@@ -253,6 +259,8 @@ class Charging(Granting, Rerating, Blacklisting):
             if session.status == REFUSED:
                 return {"call_id": call, "charged": 0, "cost": 0, "balance": None, "available": None,
                         "low_balance": False, "billsec": 0, "flags": "refused", "service": session.service}
+            if ended_at is not None:
+                check_not_before(ended_at, session.authorized_at, "ended_at")
             account = self._account(uow, session)
             if session.status == EXPIRED:
                 return session.late_end or self._end_after_expiry(session, account, billsec,

@@ -169,6 +169,8 @@ def first(docs: list[Any], key: str) -> dict[str, Any]:
 def test_the_cli_tour_credits_its_own_account_and_leaves_the_demo_account_alone(server: Server) -> None:
     out = server.tour("cli")
     assert first(documents(out), "total")["total"] == "0.0000"  # the trial balance closes the tour
+    assert first(documents(out), "from")["amount"] == "12.5000"  # the transfer, with four places
+    assert first(documents(out), "verified")["verified"] is True  # the new PIN, given by --new-pin
     # The voucher went to the tour's own number, not to the demo account's.
     assert server.get("/v1/accounts/by-number/13800138001/balance")["balance"] == "57.5000"
     assert server.get("/v1/accounts/by-number/13800138000/balance")["balance"] == "100.0000"

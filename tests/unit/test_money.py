@@ -17,6 +17,13 @@ def test_anything_but_a_plain_decimal_with_four_places_is_refused(bad: str) -> N
         parse_money(bad)
 
 
+@pytest.mark.parametrize("padded", [" 1.00", "1.00 ", "+1.00", "1.00\n", "\t1.00", "+0", "- 1.00"])
+def test_a_plus_sign_or_whitespace_around_an_amount_is_refused(padded: str) -> None:
+    # One parser serves every edge (GraphQL Money, CLI amounts), so each refuses these alike.
+    with pytest.raises(MoneyFormatError):
+        parse_money(padded)
+
+
 def test_a_float_is_never_accepted_as_money() -> None:
     with pytest.raises(MoneyFormatError):
         parse_money(0.1)  # type: ignore[arg-type]
