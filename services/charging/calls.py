@@ -183,7 +183,10 @@ class Charging(Rerating, Blacklisting):
             raise Refusal("no_rate", f"tariff {plan.name} v{plan.version} has no rate for {destination.e164}",
                            account, dest)
         dest.update(prefix=row.prefix, name=row.name)
-        max_seconds = max_seconds_for(row, account.available, now, plan.zone, self.policy.max_call_seconds)
+        cap = self.policy.max_call_seconds
+        if req.cap_seconds is not None:
+            cap = min(cap, req.cap_seconds)
+        max_seconds = max_seconds_for(row, account.available, now, plan.zone, cap)
         if max_seconds <= 0:
             raise Refusal("insufficient_funds",
                            f"account {account.number} cannot pay the first {row.first_increment} s", account, dest)
