@@ -111,7 +111,23 @@ def parse_words(spec: str) -> dict[str, tuple[str, ...]]:
         chosen[name] = tuple(w.strip() for w in words.split("|") if w.strip())
         if not chosen[name]:
             raise ValueError(f"SMS command {name} needs at least one word")
+    command_table(chosen, "zh")
     return chosen
+
+
+def command_table(words: Mapping[str, tuple[str, ...]], language: str) -> dict[str, tuple[SmsCommand, str]]:
+    """Each command word (upper case) → its command and reply language; a word naming two commands is refused."""
+    table: dict[str, tuple[SmsCommand, str]] = {}
+    for command in COMMANDS:
+        for spec in words.get(command.name, command.words):
+            word, _, lang = spec.partition("/")
+            lang = lang or language
+            if lang not in LANGUAGES or not word or SEPARATORS.search(word):
+                raise ValueError(f"SMS word {spec!r}: one word, optionally /zh or /en")
+            if word.upper() in table:
+                raise ValueError(f"SMS word {word!r} names two commands")
+            table[word.upper()] = (command, lang)
+    return table
 
 
 class SmsCommands:
@@ -124,19 +140,12 @@ class SmsCommands:
         self.gateway = gateway
         self.cards = cards
         self.language = language
-        self.table: dict[str, tuple[SmsCommand, str]] = {}
+        self.table = command_table(words or {}, language)
         self.first_word: dict[tuple[str, str], str] = {}
-        for command in COMMANDS:
-            for spec in (words or {}).get(command.name, command.words):
-                word, _, lang = spec.partition("/")
-                lang = lang or language
-                if lang not in LANGUAGES or not word:
-                    raise ValueError(f"SMS word {spec!r}: a word, optionally /zh or /en")
-                key = word.upper()
-                if key in self.table:
-                    raise ValueError(f"SMS word {word!r} names two commands")
-                self.table[key] = (command, lang)
-                self.first_word.setdefault((command.name, lang), word)
+        for spec in (s for c in COMMANDS for s in (words or {}).get(c.name, c.words)):
+            word, _, lang = spec.partition("/")
+            command, lang = self.table[word.upper()]
+            self.first_word.setdefault((command.name, lang), word)
 
     def handle(self, text: Text) -> str | None:
         """A received text: run it and send the reply; returns the reply's message id (None: no sender)."""
@@ -180,7 +189,7 @@ class SmsCommands:
         return " ".join([word, *(ARG_NAMES[a][0 if lang == "zh" else 1] for a in command.args)])
 
     def _help(self, lang: str) -> str:
-        names = [c for c in COMMANDS if any(n == c.name for n, _ in self.first_word)]
+        names = COMMANDS
         sep = "；" if lang == "zh" else "; "
         return sep.join(f"{HELP_LABELS.get(c.name, (c.name, c.name))[0 if lang == 'zh' else 1]}: "
                         f"{self._form(c, lang)}" for c in names)
