@@ -58,6 +58,7 @@ class CallbackRequest(Aggregate):
         self.keyed: str | None = None  # as the subscriber keyed it
         self.bridge_answer: dict[str, Any] | None = None
         self.close_answer: dict[str, Any] | None = None
+        self.failure: str | None = None  # why it failed, once it has
 
     class Placed(Aggregate.Created):
         """The access call was refused unanswered and leg A was handed to the dialer."""
@@ -143,6 +144,7 @@ class CallbackRequest(Aggregate):
 
         def apply(self, request: CallbackRequest) -> None:
             request.status = FAILED
+            request.failure = self.reason
             request.close_answer = self.answer
 
     def fail(self, **fields: Any) -> None:

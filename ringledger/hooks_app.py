@@ -86,6 +86,7 @@ class SwitchHooks:
             return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
         app.state.charging = self.charging
+        app.state.callbacks = self.callbacks
 
     def start(self) -> None:
         self.scheduler.start()

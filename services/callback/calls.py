@@ -56,6 +56,7 @@ from services.charging.tariffs import RateQuote
 from services.ports import Dialer, Origination
 
 log = structlog.get_logger("ringledger.callback")
+DIAL_FAILED = "the switch did not place the call back"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class Callbacks:
             if existing is not None:
                 if existing.request != fingerprint:
                     return _refusal(call_id, "duplicate_call", f"call id {call_id} was used for another call")
+                if existing.failure == "dial_failed":
+                    return _refusal(call_id, "dial_failed", DIAL_FAILED)
                 return existing.answer
             now = self.charging.clock()
             subscriber = e164_of(caller, self.charging.policy.dial_plan)
@@ -129,9 +132,27 @@ class Callbacks:
 
         answer = self.ledger.execute(command)
         for origination in placed:  # only the run that placed it: a retry dials nobody
-            self.dialer.originate(origination)
+            try:
+                self.dialer.originate(origination)
+            except Exception as exc:  # the switch would not place it: the request fails, and says so
+                log.warning("callback_dial_failed", call_id=call_id, error=f"{type(exc).__name__}: {exc}"[:200])
+                return self._dial_failed(call_id, actor)
             log.info("callback_placed", call_id=call_id, leg=origination.call_id)
         return answer
+
+    def _dial_failed(self, call_id: str, actor: str) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            request = self._request(uow, call_id)
+            if request.status == PLACED:
+                assert request.account is not None
+                account = uow.get(account_id(request.account), Account,
+                                  lambda: AccountNotFound(f"no account {request.account}"))
+                request.fail(reason="dial_failed", message=DIAL_FAILED, destination=None,
+                             failed_at=self.charging.clock(), actor=actor,
+                             answer=self._closing(call_id, account, 0, 0, "failed"))
+            return _refusal(call_id, "dial_failed", DIAL_FAILED)
+
+        return self.ledger.execute(command)
 
     def _caller_account(self, uow: UnitOfWork, subscriber: str | None, caller: str) -> tuple[Account, str]:
         binding = uow.find(phone_id(subscriber), PhoneBinding) if subscriber else None

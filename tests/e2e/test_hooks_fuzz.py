@@ -61,7 +61,9 @@ def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) ->
     app.state.charging.clock = lambda: PEAK  # every call is priced at one fixed instant
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [op.ok() for op in schema.get_all_operations() if op.ok().path.startswith("/v1/")]
-    assert len(operations) == 6  # authorize, answer, interim, end, balance, pin verify
+    # authorize, answer, interim, end, balance, pin verify; the callback's calls, destination, end, bind and
+    # recharge; the logging gateway's SMS inbound and outbox
+    assert len(operations) == 13
     statuses: list[int] = []
     answers: dict[str, list[dict]] = {}
     try:

@@ -262,3 +262,26 @@ def test_a_text_that_is_not_a_good_command_is_answered_how_to_write_it_and_chang
     assert [m["text"] for m in sent] == [reply]
     assert sent[0]["to"] == "+8613700137000"
     assert events(container) == before
+
+
+class BrokenDialer:
+    def originate(self, call: Origination) -> None:
+        raise ConnectionError("switch unreachable")
+
+
+def test_a_callback_the_switch_cannot_place_is_answered_and_recorded_as_failed(
+        container: Container, switch: tuple[TestClient, RecordingDialer, RecordingSmsGateway]) -> None:
+    client, _, _ = switch
+    (card, _), = cards(container, "callback", 1, 5_0000, "CB7")
+    container.ledger.bind(card, SUBSCRIBER, "test")
+    client.app.state.callbacks.dialer = BrokenDialer()
+    failed = post(client, "/v1/callback/calls", {"call_id": "cb-8", "caller": SUBSCRIBER, "access_number": ACCESS})
+    assert (failed["reject"], failed["callback"], failed["reason"]) == (True, False, "dial_failed")
+    # A retry says the same; the request is closed: nothing can be bridged on it, and its end charged nothing.
+    assert post(client, "/v1/callback/calls", {"call_id": "cb-8", "caller": SUBSCRIBER,
+                                               "access_number": ACCESS}) == failed
+    assert post(client, "/v1/callback/calls/cb-8/destination", {"destination": DESTINATION}, 409)["error"] == (
+        "callback_not_open")
+    ended = post(client, "/v1/callback/calls/cb-8/end", {})
+    assert (ended["status"], ended["charged"], ended["balance"]) == ("failed", "0.0000", "5.0000")
+    assert container.ledger.account(card).held == 0
