@@ -22,7 +22,8 @@ def commands(**kwargs) -> SmsCommands:
 def test_an_operator_renames_one_command_and_the_others_keep_their_words() -> None:
     sms = commands(words=parse_words("bind=KH|OPEN/en"))
     assert sms.reply("+8613900139000", "kh 123") == "格式错误：需要2项内容。请发送“KH 卡号 密码”。"
-    assert sms.reply("+8613900139000", "open") == "Not understood: 2 item(s) expected after open. Please text OPEN <card> <PIN>."
+    assert sms.reply("+8613900139000", "open") == (
+        "Not understood: 2 item(s) expected after open. Please text OPEN <card> <PIN>.")
     assert sms.reply("+8613900139000", "BD 1 2").startswith("无法识别的指令。绑定: KH 卡号 密码")
 
 
