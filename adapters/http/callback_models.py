@@ -106,9 +106,12 @@ class RechargeAnswer(BaseModel):
     tries_left: int | None
 
 
+PhoneText = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{2,30}$", description="a phone number")]
+
+
 class InboundSms(_Body):
-    sender: Text64 = Field(alias="from")
-    recipient: Text64 | None = Field(default=None, alias="to")
+    sender: PhoneText = Field(alias="from")
+    recipient: PhoneText | None = Field(default=None, alias="to")
     text: Annotated[str, Field(min_length=1, max_length=1000, pattern=PRINTABLE)]
 
 

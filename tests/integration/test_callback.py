@@ -226,6 +226,7 @@ BAD_HOOKS = [
                                "pin": "1234567890"}),  # fails its check digit
     ("/v1/sms/inbound", {"from": SUBSCRIBER, "text": ""}),
     ("/v1/sms/inbound", {"from": SUBSCRIBER, "text": "BD\x07"}),
+    ("/v1/sms/inbound", {"from": "anonymous", "text": "CX"}),
 ]
 
 
