@@ -11,6 +11,7 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.clock import parse_start
+from services.sms_commands import LANGUAGES, parse_words
 
 
 class Settings(BaseSettings):
@@ -46,6 +47,12 @@ class Settings(BaseSettings):
     group_commit_window_ms: float = 0.0
     #: How often the leader looks for booked conferences and leg retries that are due (seconds).
     conference_poll_seconds: float = 5.0
+    #: Callback: seconds the call back to the subscriber may run before a destination is bridged.
+    callback_setup_seconds: int = 90
+    #: Language of SMS replies (`zh` or `en`) unless the command word names its own (`BAL/en`).
+    sms_language: str = "zh"
+    #: SMS command words replacing the defaults of a command: `bind=BD|BIND/en; balance=CX|BAL/en`.
+    sms_words: str = ""
     #: Testing aid: business time starts at this ISO instant (with offset) and ticks on ("" = system clock).
     clock_start: str = ""
 
@@ -59,6 +66,26 @@ class Settings(BaseSettings):
     #: When false, /metrics needs a switch bearer token and /docs is not served.
     public_metrics: bool = True
     public_docs: bool = True
+
+    @field_validator("sms_words")
+    @classmethod
+    def _known_commands(cls, value: str) -> str:
+        parse_words(value)
+        return value
+
+    @field_validator("sms_language")
+    @classmethod
+    def _a_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"sms_language must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("callback_setup_seconds")
+    @classmethod
+    def _setup_seconds(cls, value: int) -> int:
+        if not 10 <= value <= 600:
+            raise ValueError("callback_setup_seconds is 10 to 600")
+        return value
 
     @field_validator("clock_start")
     @classmethod

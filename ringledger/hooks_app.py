@@ -9,13 +9,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from adapters.http import errors
 from adapters.http.auth import SwitchAuth
+from adapters.http.callback import CallbackHooks, SmsInlet, build_callback_router, build_sms_router
 from adapters.http.conferences import build_conference_router
 from adapters.http.hooks import HookFastPath, HookHandlers, HookMetrics, build_router
 from ringledger.charging import build_charging
 from ringledger.conferences import build_conferences
 from ringledger.container import Container
 from ringledger.scheduler import build_scheduler
+from services.callback import CallbackCards, CallbackPolicy, Callbacks
 from services.charging import Charging
+from services.sms_commands import SmsCommands, parse_words
 from services.group_commit import GroupCommitter
 
 #: Young-generation threshold of the cyclic GC while serving (CPython's default is 700).
@@ -54,6 +57,12 @@ class SwitchHooks:
         self.auth = SwitchAuth.from_config(settings.switch_tokens)
         self.conferences = build_conferences(container, self.charging)
         self.scheduler = build_scheduler(container, self.charging, conferences=self.conferences)
+        ports = container.ports
+        self.callbacks = Callbacks(self.charging, ports.dialer, CallbackPolicy(settings.callback_setup_seconds))
+        self.cards = CallbackCards(self.charging)
+        self.sms = SmsCommands(ports.sms, self.cards, language=settings.sms_language,
+                               words=parse_words(settings.sms_words))
+        ports.sms.subscribe(self.sms.handle)
 
     def _open_holds(self) -> float:
         try:
@@ -68,6 +77,9 @@ class SwitchHooks:
         app.include_router(build_conference_router(self.conferences, self.charging, self.auth.switch_of))
         # The hook fast path sits in front of routing and dependency solving (a Starlette middleware).
         app.add_middleware(HookFastPath, hooks=handlers)
+        app.include_router(build_callback_router(CallbackHooks(self.callbacks, self.cards, self.auth.switch_of)))
+        if isinstance(self.container.ports.sms, SmsInlet):  # a test or logging gateway: texts come in over HTTP
+            app.include_router(build_sms_router(self.container.ports.sms, self.auth.switch_of))
         registry = self.registry
         public = self.container.settings.public_metrics
         switch_of = self.auth.switch_of
@@ -80,6 +92,7 @@ class SwitchHooks:
 
         app.state.charging = self.charging
         app.state.conferences = self.conferences
+        app.state.callbacks = self.callbacks
 
     def start(self) -> None:
         self.scheduler.start()

@@ -54,7 +54,11 @@ class RecordingSmsGateway:
     def subscribe(self, handler: Callable[[Text], None]) -> None:
         self._handlers.append(handler)
 
-    def receive(self, sender: str, body: str) -> None:
-        text = Text(sender, self.number, body)
+    def receive(self, sender: str, body: str, recipient: str | None = None) -> None:
+        text = Text(sender, recipient or self.number, body)
         for handler in self._handlers:
             handler(text)
+
+    def outbox(self) -> list[tuple[str, Text]]:
+        """What was sent, with the message ids `send` returned."""
+        return [(f"fake-{i}", text) for i, text in enumerate(self.sent, 1)]

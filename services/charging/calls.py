@@ -197,7 +197,7 @@ class Charging(Granting, Rerating, Blacklisting):
             raise Refusal("no_rate", f"tariff {plan.name} v{plan.version} has no rate for {destination.e164}",
                            account, dest)
         dest.update(prefix=row.prefix, name=row.name)
-        max_seconds = self.first_grant(row, account.available, now, plan.zone)
+        max_seconds = self.first_grant(row, account.available, now, plan.zone, req.cap_seconds)
         if max_seconds <= 0:
             raise Refusal("insufficient_funds",
                            f"account {account.number} cannot pay the first {row.first_increment} s", account, dest)

@@ -54,9 +54,13 @@ class CutAfterCommit:
 class Granting(ChargingBase):
     """Slices: the first grant at authorize, extensions at interim or by the timer, the cut."""
 
-    def first_grant(self, row: RateRow, available: int, at: datetime, tz: tzinfo | str) -> int:
-        """Seconds granted at authorize: one slice, never more than `available` pays for or the longest call."""
+    def first_grant(self, row: RateRow, available: int, at: datetime, tz: tzinfo | str,
+                    cap_seconds: int | None = None) -> int:
+        """Seconds granted at authorize: one slice, never more than `available` pays for, the longest call
+        or the request's own cap (a callback leg's share of what both legs can pay for)."""
         cap = min(self.policy.grant_seconds, self.policy.max_call_seconds)
+        if cap_seconds is not None:
+            cap = min(cap, cap_seconds)
         return max_seconds_for(row, available, at, tz, cap)
 
     def _extend(self, session: CallSession, account: Account, elapsed: int, reported_at: datetime | None,

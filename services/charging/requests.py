@@ -66,6 +66,9 @@ class CallRequest:
     forwarded_from: str | None = None
     conference_id: str | None = None
     switch: str | None = None
+    #: A cap on the grant below the policy's longest call, in seconds (None: no cap of its own). The
+    #: callback service grants its two legs together, each no longer than the bridged call both can pay.
+    cap_seconds: int | None = None
 
     def fingerprint(self) -> str:
         """The request as canonical JSON: a retry has the same one, another call a different one."""

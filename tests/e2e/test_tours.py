@@ -36,7 +36,7 @@ from rating.deck import parse_deck
 REPO = Path(__file__).resolve().parents[2]
 TOURS = REPO / "docs" / "tours"
 MARK = "# --- README block ---\n"
-TOUR_ORDER = ("cli", "hooks", "tariffs", "portal", "conferences", "auditor")
+TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "auditor")
 
 
 # --- the README and the scripts say the same thing ------------------------------------------
@@ -204,6 +204,24 @@ def test_the_tariff_tour_imports_the_sample_deck_exports_it_and_rerates(server: 
     assert rerate["skipped"] == [] and rerate["rerated"] == rerate["selected"] >= 1
     assert rerate["difference"] == format_money(1500 * rerate["rerated"])
     assert first(docs, "blocked")["number"] == "+8613900000000"
+
+
+def test_the_callback_tour_binds_by_sms_bridges_both_legs_and_reconciles(server: Server) -> None:
+    docs = documents(server.tour("callback"))
+    card = first(docs, "batch")
+    assert card["kind"] == "callback"
+    bound = docs[2]["replies"][0]
+    assert bound["to"] == "+8613900139000" and bound["text"].startswith("绑定成功") and "30.0000" in bound["text"]
+    placed, bridged = first(docs, "reject"), first(docs, "bridged")
+    assert (placed["callback"], placed["leg_a"], placed["max_seconds"]) == (True, "cb-1-a", 90)
+    # 30.00 at peak: leg A (mobile 0.20) for 90 + s seconds and leg B (local 0.10) for s seconds.
+    assert (bridged["max_seconds"], bridged["hold"], bridged["warn_after_seconds"]) == (5910, "29.9000", 5520)
+    ended = first(docs, "leg_a_charged")
+    assert (ended["charged"], ended["balance"]) == ("0.9000", "29.1000")
+    outbox = first(docs, "messages")["messages"]
+    assert [m["text"][:4] for m in outbox] == ["绑定成功", "您的账户", "充值成功"]
+    assert "79.1000" in outbox[-1]["text"]
+    assert first(docs, "total")["total"] == "0.0000"
 
 
 def test_the_bar_owners_tour_sees_the_booth_call_and_only_its_own_bar(server: Server) -> None:

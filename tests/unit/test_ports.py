@@ -69,3 +69,17 @@ def test_the_logging_ports_log_each_request_and_never_a_text_body() -> None:
     assert logs[0]["callee"] == "+12125550100" and logs[1]["reason"] == "expired"
     assert len(set(ids)) == 2
     assert "4821" not in repr(logs)
+
+
+def test_the_logging_gateway_hands_a_text_in_to_its_subscribers_and_keeps_the_last_texts_sent() -> None:
+    sms = LoggingSmsGateway(number="10690000", keep=2)
+    received: list[Text] = []
+    sms.subscribe(received.append)
+    with structlog.testing.capture_logs() as logs:
+        sms.receive("+8613900139000", "BD 1234567890 654321")
+        ids = [sms.send("+8613900139000", body) for body in ("one", "two", "three")]
+
+    assert received == [Text("+8613900139000", "10690000", "BD 1234567890 654321")]
+    assert sms.outbox() == [(ids[1], Text("10690000", "+8613900139000", "two")),
+                            (ids[2], Text("10690000", "+8613900139000", "three"))]
+    assert "654321" not in repr(logs)  # what comes in may carry a PIN: only its length is logged
