@@ -93,14 +93,15 @@ def test_a_callback_card_is_bound_by_sms_called_back_bridged_billed_and_recharge
                                                "access_number": ACCESS}) == placed
     assert len(dialer.originated) == 1
 
-    # The subscriber keys the destination: both legs are held together. A bridged time s costs
-    # leg A (mobile, 0.20) for 90 + s seconds and leg B (local, 0.10) for s seconds: 20.00 pays 3,930 s
-    # (13.40 + 6.60); from 3,511 s on, less than 2.00 is left.
+    # The subscriber keys the destination: both legs are held together, a slice at a time. A bridged
+    # time s costs leg A (mobile, 0.20) for 90 + s seconds and leg B (local, 0.10) for s seconds: 20.00
+    # would pay 3,930 s, and from 3,511 s on less than 2.00 is left. The first grant is one 300 s slice
+    # of leg A (90 s of setup and 210 s bridged) and one of leg B: 1.00 + 0.50 held.
     bridged = post(client, "/v1/callback/calls/cb-1/destination", {"destination": DESTINATION})
     assert bridged["bridged"] is True and (bridged["leg_a"], bridged["leg_b"]) == ("cb-1-a", "cb-1-b")
-    assert (bridged["max_seconds"], bridged["leg_a_max_seconds"]) == (3930, 4020)
-    assert (bridged["hold"], bridged["available"], bridged["price_per_minute"]) == ("20.0000", "0.0000", "0.3000")
-    assert (bridged["warn_after_seconds"], bridged["low_balance"]) == (3510, True)
+    assert (bridged["max_seconds"], bridged["leg_a_max_seconds"]) == (210, 300)
+    assert (bridged["hold"], bridged["available"], bridged["price_per_minute"]) == ("1.5000", "18.5000", "0.3000")
+    assert (bridged["warn_after_seconds"], bridged["low_balance"]) == (210, False)  # no warning in this grant
     assert post(client, "/v1/callback/calls/cb-1/destination", {"destination": DESTINATION}) == bridged
 
     # The legs run on the ordinary hooks, under their own call ids.
