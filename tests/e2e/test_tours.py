@@ -214,8 +214,9 @@ def test_the_callback_tour_binds_by_sms_bridges_both_legs_and_reconciles(server:
     assert bound["to"] == "+8613900139000" and bound["text"].startswith("绑定成功") and "30.0000" in bound["text"]
     placed, bridged = first(docs, "reject"), first(docs, "bridged")
     assert (placed["callback"], placed["leg_a"], placed["max_seconds"]) == (True, "cb-1-a", 90)
-    # 30.00 at peak: leg A (mobile 0.20) for 90 + s seconds and leg B (local 0.10) for s seconds.
-    assert (bridged["max_seconds"], bridged["hold"], bridged["warn_after_seconds"]) == (5910, "29.9000", 5520)
+    # 30.00 at peak: leg A (mobile 0.20) for 90 + s seconds and leg B (local 0.10) for s seconds. The
+    # first grant is one 300 s slice of each leg (0.90 of it held from the call back), so 210 s bridged.
+    assert (bridged["max_seconds"], bridged["hold"], bridged["warn_after_seconds"]) == (210, "1.5000", 210)
     ended = first(docs, "leg_a_charged")
     assert (ended["charged"], ended["balance"]) == ("0.9000", "29.1000")
     outbox = first(docs, "messages")["messages"]

@@ -58,9 +58,9 @@ HOOK_CASES: list[tuple[str, str, Any, int, str]] = [
     ("report a cause with a control character", "/v1/conferences/{cid}/legs/{cid}-1",
      {"event": "hangup", "cause": "a\x07"}, 422, "invalid_request"),
     ("change the PIN with a malformed old PIN", f"/v1/accounts/{ACCOUNT}/pin/change",
-     {"old_pin": "12ab56", "new_pin": "654321"}, 409, "invalid_pin"),
+     {"old_pin": "12ab56", "new_pin": "654321"}, 422, "invalid_request"),
     ("change the PIN to a short one", f"/v1/accounts/{ACCOUNT}/pin/change",
-     {"old_pin": "123456", "new_pin": "12"}, 409, "invalid_pin"),
+     {"old_pin": "123456", "new_pin": "12"}, 422, "invalid_request"),
     ("change the PIN without a new one", f"/v1/accounts/{ACCOUNT}/pin/change", {"old_pin": "123456"}, 422,
      "invalid_request"),
     ("change the PIN of no account", "/v1/accounts/13999999999/pin/change",
@@ -122,7 +122,7 @@ MUTATION_CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("drop from no conference", "mutation { dropParticipant(id: \"c404\", number: \"13900139000\") { status } }",
      {}, "unknown_conference"),
     ("change a PIN with a malformed old PIN", f"mutation {{ changePin(number: \"{ACCOUNT}\", newPin: \"654321\","
-     " oldPin: \"x\") }", {}, "invalid_pin"),
+     " oldPin: \"x\") }", {}, "invalid_request"),
 ]
 
 
