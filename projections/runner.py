@@ -30,12 +30,14 @@ from projections.cdrs import CdrView
 from projections.db import ViewDB, is_broken, is_connection_lost
 from projections.digests import DigestChain
 from projections.general_ledger import GeneralLedger
+from projections.phonebars import PhoneBarView
 from projections.reports import RevenueReport
 from projections.tariffs import TariffsView
 
 PAGE = 2000
 MAX_LOCAL = 100_000  # recordings kept for the next step; past this, steps read the log
-DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView]
+DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView,
+                                                PhoneBarView]
 
 
 class Projector:

@@ -21,7 +21,7 @@ PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 Text64 = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
 Service = Literal["direct", "callback", "conference", "forward", "phonebar", "missed_call"]
 Reason = Literal["insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed",
-                 "duplicate_call"]
+                 "duplicate_call", "booth_not_permitted", "unknown_booth"]
 Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{4}$", examples=["12.3400"])]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 

@@ -52,6 +52,7 @@ from services.charging.requests import (
     refusal_answer,
 )
 from services.charging.rerating import Rerating
+from services.phonebar.permits import booth_refusal, note_charge  # phone-bar booths and deposit alert
 
 
 class Charging(Rerating, Blacklisting):
@@ -168,6 +169,9 @@ class Charging(Rerating, Blacklisting):
         except InvalidNumber as err:
             raise Refusal("no_rate", str(err), account) from None
         dest = {"e164": destination.e164, "category": destination.category, "prefix": None, "name": None}
+        booth_refused = booth_refusal(uow, account, req.booth, destination)  # phone-bar booth permissions
+        if booth_refused is not None:
+            raise Refusal(*booth_refused, account, dest)
         blocked = self.blacklist()
         for scope in (account.number, EVERYWHERE):
             numbers = blocked.get(scope)
@@ -271,6 +275,7 @@ class Charging(Rerating, Blacklisting):
                                              ("over_max", billsec > session.max_seconds)) if on)
             if session.hold:
                 account.settle(call, charged, house.revenue(session.service, session.category), actor, flags)
+                note_charge(uow, account, charged, end_at)  # phone-bar low-deposit alert
             answer = {"call_id": call, "charged": charged, "cost": cost, "balance": account.balance,
                       "available": account.available, "low_balance": account.balance < self.policy.low_balance,
                       "billsec": billsec, "flags": flags, "service": session.service}
@@ -350,6 +355,7 @@ class Charging(Rerating, Blacklisting):
             if session.hold:
                 self._account(uow, session).settle(
                     call, session.used, house.revenue(session.service, session.category), EXPIRY_ACTOR, "expired")
+                note_charge(uow, self._account(uow, session), session.used, now)  # phone-bar low-deposit alert
             session.expire(now, EXPIRY_ACTOR)
             return {"call_id": call, "expired": True, "charged": session.charged}
 
