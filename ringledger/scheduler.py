@@ -18,9 +18,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from projections.cdr_reads import stale_calls
 from ringledger.container import Container
 from ringledger.leader import Leader
+from ringledger.phonebar import build_phonebars
 from services.charging import Charging
+from services.phonebar.service import PhoneBars
 
 EXPIRY_INTERVAL_SECONDS = 30
+ALERT_INTERVAL_SECONDS = 15
 
 
 def expire_job(container: Container, charging: Charging, clock: Callable[[], datetime],
@@ -39,6 +42,13 @@ def expire_job(container: Container, charging: Charging, clock: Callable[[], dat
     return expired
 
 
+def alerts_job(phonebars: PhoneBars, leader: Leader | None = None) -> list[dict[str, Any]]:
+    """Send the phone-bar owners' low-deposit alerts not yet sent (in the elected process only)."""
+    if leader is not None and not leader.try_lead():
+        return []
+    return phonebars.send_alerts()
+
+
 def build_scheduler(container: Container, charging: Charging, leader: Leader | None = None) -> BackgroundScheduler:
     """Jobs run only in the elected process (PostgreSQL advisory lock); on SQLite, here."""
     scheduler = BackgroundScheduler(timezone=container.settings.timezone)
@@ -47,6 +57,10 @@ def build_scheduler(container: Container, charging: Charging, leader: Leader | N
         expire_job, "interval", seconds=EXPIRY_INTERVAL_SECONDS,
         args=(container, charging, charging.clock, leader),
         id="expire_stale_holds", max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        alerts_job, "interval", seconds=ALERT_INTERVAL_SECONDS, args=(build_phonebars(container, charging), leader),
+        id="phonebar_alerts", max_instances=1, coalesce=True,
     )
     scheduler.add_listener(lambda _event: leader.resign(), EVENT_SCHEDULER_SHUTDOWN)
     return scheduler

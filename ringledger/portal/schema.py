@@ -12,6 +12,7 @@ from ringledger.portal import (
     resolvers_audit,
     resolvers_calls,
     resolvers_cards,
+    resolvers_phonebar,
     resolvers_reports,
     resolvers_tariffs,
 )
@@ -21,7 +22,8 @@ SDL_DIR = Path(__file__).resolve().parents[2] / "graphql"
 
 
 def bindables() -> list[object]:
-    modules = [resolvers_accounts, resolvers_cards, resolvers_calls, resolvers_reports, resolvers_audit, resolvers_tariffs]
+    modules = [resolvers_accounts, resolvers_cards, resolvers_calls, resolvers_reports, resolvers_audit, resolvers_tariffs,
+               resolvers_phonebar]
     return [*SCALARS, *(b for m in modules for b in m.BINDABLES)]
 
 
