@@ -28,8 +28,8 @@ CATEGORIES = ("local", "national", "mobile", "hmt", "international")
 #: Emergency and service numbers (the plan's `special`) are never refused by a booth's permissions.
 ALWAYS = ("special",)
 MAX_PREFIXES = 100
-#: Billed call ids are remembered for calls authorized this long before the last checkout;
-#: older calls are outside every later bill's window anyway (see `bill_window_start`).
+#: Billed call ids are remembered for calls authorized up to this long before the latest call
+#: billed; older calls are outside every later bill's window anyway (see `bill_window_start`).
 BILL_MEMORY = timedelta(days=1)
 
 
@@ -92,6 +92,7 @@ class Booth(Aggregate):
         self.bills = 0
         self.last_checkout: datetime | None = None
         self.billed: dict[str, datetime] = {}  # call id -> authorized_at, within BILL_MEMORY
+        self.window_start: datetime | None = None
 
     @classmethod
     def add(cls, bar: str, name: str, permissions: dict[str, list[str]], actor: str) -> Booth:
@@ -144,17 +145,20 @@ class Booth(Aggregate):
         def apply(self, booth: Booth) -> None:
             booth.bills = self.bill
             booth.last_checkout = self.checked_out_at
-            keep_from = self.checked_out_at - BILL_MEMORY
-            billed = {k: v for k, v in booth.billed.items() if v >= keep_from}
+            billed = dict(booth.billed)
             for line in self.lines:
-                at = datetime.fromisoformat(line["authorized_at"])
-                if at >= keep_from:
-                    billed[line["call_id"]] = at
-            booth.billed = billed
+                billed[line["call_id"]] = datetime.fromisoformat(line["authorized_at"])
+            # Measured on the calls' own clock (the switch hooks'), not the checkout's.
+            window = max(billed.values()) - BILL_MEMORY
+            booth.window_start = window
+            booth.billed = {k: v for k, v in billed.items() if v >= window}
 
     def bill_window_start(self) -> datetime | None:
-        """Calls authorized before this are on an earlier bill or were never this booth's to bill."""
-        return self.last_checkout - BILL_MEMORY if self.last_checkout is not None else None
+        """Calls authorized before this are on an earlier bill: a day before the latest call billed.
+
+        A call is never open that long (the longest grant is hours), so none unbilled lies before it.
+        """
+        return self.window_start
 
     def check_out(self, lines: list[dict[str, Any]], at: datetime, actor: str) -> None:
         self._check_active()
