@@ -37,8 +37,9 @@ class BoardReads:
         """
         self.fresh()
         uow = UnitOfWork(self.ledger)
-        account = self._bar(uow, bar).bar  # type: ignore[attr-defined]
-        retail_plan = uow.get(account_id(account), Account, lambda: AssertionError()).retail_plan
+        self._bar(uow, bar)  # type: ignore[attr-defined]  # refuses what is not a phone bar
+        account = uow.find(account_id(bar), Account)
+        retail_plan = account.retail_plan if account is not None else None
         now = self.clock()
         calls = {c["booth"]: c for c in reads.open_calls(self.views, bar)}  # the latest call of a booth wins
         names = [b["name"] for b in reads.booths(self.views, bar)] or sorted(n for n in calls if n is not None)

@@ -155,3 +155,18 @@ def test_an_alert_recorded_before_a_crash_is_sent_after_it(container: Container)
     finally:
         other.close()
     assert bar.bars.send_alerts() == [] and bar.sms.sent == []
+
+
+def test_booths_sharing_a_deposit_stop_when_it_runs_out(container: Container) -> None:
+    bar = open_bar(container, deposit=3000)  # 0.30: one started minute to a mobile (0.20), not two
+    bar.bars.add_booth(BAR, "1", "owner")
+    bar.bars.add_booth(BAR, "2", "owner")
+    first = bar.call("one", "1", MOBILE)
+    assert first["authorized"] is True and first["max_seconds"] <= 60
+    # What is left cannot pay booth 2's first minute.
+    assert bar.call("two", "2", MOBILE)["reason"] == "insufficient_funds"
+    bar.charging.answer("one")
+    ended = bar.charging.end("one", 600)  # the switch ran over: charged no more than was held
+    assert ended["charged"] == 2000 and "capped" in ended["flags"]
+    assert container.ledger.account(BAR).balance == 1000 >= 0
+    assert trial_balance(container) == 0

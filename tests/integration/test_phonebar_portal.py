@@ -87,10 +87,18 @@ def test_bad_portal_input_is_refused_with_a_code_and_changes_nothing(portal: Por
         (ADD, {"name": "1"}, "invalid_request"),  # an operator names the bar
         (ADD, {"bar": "8000000001", "name": "1"}, "unknown_account"),
         (CHECKOUT, {"bar": BAR_A, "booth": "9"}, "unknown_booth"),
+        ('mutation { removeBooth(bar: "5550001", name: "9") }', {}, "unknown_booth"),
+        ('mutation { setBoothPermissions(bar: "5550001", name: "9", permissions: {categories: ["local"]}) { name } }',
+         {}, "unknown_booth"),
         ('mutation { setLowDepositAlert(bar: "5550001", threshold: "5.0000") { bar } }', {}, "invalid_request"),
         ('mutation { setLowDepositAlert(bar: "5550001", threshold: "5.00001", phone: "139") { bar } }', {},
          "invalid_money"),
     ]
+    portal.gql("operator", ADD, bar=BAR_A, name="5")
+    head = portal.container.ledger.recorder.max_notification_id()
+    cases.append(('mutation { setBoothPermissions(bar: "5550001", name: "5", permissions: {categories: ["mobile"], '
+                  'deny: ["86 139"]}) { name } }', {}, "invalid_request"))
+    cases.append((ADD, {"bar": BAR_A, "name": "5"}, "booth_exists"))
     for query, variables, expected in cases:
         assert code(portal.gql("operator", query, **variables)) == expected, (query, variables)
     assert portal.container.ledger.recorder.max_notification_id() == head
