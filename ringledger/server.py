@@ -14,14 +14,14 @@ from prometheus_client import Gauge
 
 from adapters.http.errors import json_response
 from adapters.http.limits import LimitBodies
-from projections.runner import Follower
 from adapters.web.pages import bill_pages
+from projections.runner import Follower
 from ringledger.container import Container
-from ringledger.phonebar import build_phonebars
-from services.api_keys import authenticate
 from ringledger.hooks_app import SwitchHooks
+from ringledger.phonebar import build_phonebars
 from ringledger.portal.app import portal
 from ringledger.portal.explorer import ASSET_PATH, ASSETS, asset
+from services.api_keys import authenticate
 
 
 def views_state(container: Container) -> dict[str, Any]:
