@@ -46,7 +46,10 @@ def alerts_job(phonebars: PhoneBars, leader: Leader | None = None) -> list[dict[
     """Send the phone-bar owners' low-deposit alerts not yet sent (in the elected process only)."""
     if leader is not None and not leader.try_lead():
         return []
-    return phonebars.send_alerts()
+    sent = phonebars.send_alerts()
+    if phonebars.failures:
+        structlog.get_logger().warning("low_deposit_sms_failed", failures=phonebars.failures)
+    return sent
 
 
 def build_scheduler(container: Container, charging: Charging, leader: Leader | None = None) -> BackgroundScheduler:

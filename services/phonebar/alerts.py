@@ -29,17 +29,27 @@ class AlertSender:
     fresh: Callable[[], None]
     clock: Callable[[], datetime]
     sms: SmsGateway
+    #: Why the last run could not send some alerts (they stay unsent for the next run).
+    failures: list[str]
 
     def send_alerts(self) -> list[dict[str, Any]]:
-        """Send every recorded alert not yet sent; returns what was sent."""
+        """Send every recorded alert not yet sent; returns what was sent.
+
+        A send the gateway fails leaves that alert unsent (noted in `failures`) and the run goes on.
+        """
         self.fresh()
+        self.failures = []
         sent = []
         for alert in reads.alerts(self.views, unsent=True):
             self.ledger.fresh()
             bar = UnitOfWork(self.ledger).find(phonebar_id(alert["bar"]), PhoneBar)
             if bar is None or alert["alert"] not in bar.unsent:
                 continue  # marked by another run since the view was read
-            message_id = self.sms.send(alert["phone"], alert["body"])
+            try:
+                message_id = self.sms.send(alert["phone"], alert["body"])
+            except Exception as err:  # the gateway refused or is away: the alert stays unsent for the next run
+                self.failures.append(f"{alert['bar']}#{alert['alert']}: {type(err).__name__}: {err}"[:300])
+                continue
 
             def mark(uow: UnitOfWork, number: int = alert["alert"], mid: str = message_id) -> dict[str, Any]:
                 found = uow.find(phonebar_id(alert["bar"]), PhoneBar)

@@ -27,3 +27,4 @@ class PhoneBars(BoothsCommands, BoardReads, CheckoutCommands, AlertSender):
         self.clock = charging.clock
         self.plan = charging.plan
         self.normalise = charging.normalise
+        self.failures = []

@@ -170,3 +170,18 @@ def test_booths_sharing_a_deposit_stop_when_it_runs_out(container: Container) ->
     assert ended["charged"] == 2000 and "capped" in ended["flags"]
     assert container.ledger.account(BAR).balance == 1000 >= 0
     assert trial_balance(container) == 0
+
+
+def test_an_alert_the_gateway_fails_to_take_is_sent_on_the_next_run(container: Container) -> None:
+    bar = open_bar(container, deposit=1_0000)
+    bar.bars.set_alert(BAR, 5000, "13900139000", "owner")
+    bar.talk("a", None, 360)  # 1.00 -> 0.40: one alert
+    real_send = bar.sms.send
+
+    def down(recipient: str, body: str) -> str:
+        raise ConnectionError("gateway unreachable")
+
+    bar.sms.send = down  # type: ignore[method-assign]
+    assert bar.bars.send_alerts() == [] and "gateway unreachable" in bar.bars.failures[0]
+    bar.sms.send = real_send  # type: ignore[method-assign]
+    assert [s["alert"] for s in bar.bars.send_alerts()] == [1] and len(bar.sms.sent) == 1
