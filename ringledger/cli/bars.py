@@ -86,10 +86,11 @@ def board(bar: str, as_json: AsJson = False) -> None:
 @bars.command("checkout")
 def checkout(bar: str, booth_name: Annotated[str, typer.Argument(metavar="BOOTH")],
              html: Annotated[Path | None, typer.Option(help="Also write the printable bill to this file.")] = None,
+             op_id: Annotated[str | None, typer.Option(help="Idempotency key: a repeat prints the same bill.")] = None,
              as_json: AsJson = False) -> None:
     """Check a booth out: the walk-in customer's bill (every call since the last checkout, at retail)."""
     with container() as c:
-        bill = build_phonebars(c).checkout(bar, booth_name, actor())
+        bill = build_phonebars(c).checkout(bar, booth_name, actor(), op_id)
         if html is not None:
             _write_html(html, bill, c.settings.timezone)
         emit(_bill(bill), as_json)

@@ -116,9 +116,10 @@ def resolve_permissions(_: Any, info: GraphQLResolveInfo, name: str, permissions
 
 
 @mutation.field("checkoutBooth")
-def resolve_checkout(_: Any, info: GraphQLResolveInfo, booth: str, bar: str | None = None) -> dict[str, Any]:
+def resolve_checkout(_: Any, info: GraphQLResolveInfo, booth: str, bar: str | None = None,
+                     op_id: str | None = None) -> dict[str, Any]:
     c, bar = _writer(info, bar)
-    return _bill(c, _service(c).checkout(bar, booth, c.actor))
+    return _bill(c, _service(c).checkout(bar, booth, c.actor, op_id))
 
 
 @mutation.field("setLowDepositAlert")

@@ -26,8 +26,10 @@ class CheckoutCommands:
     fresh: Callable[[], None]
     clock: Callable[[], datetime]
 
-    def checkout(self, bar: str, booth: str, actor: str) -> dict[str, Any]:
+    def checkout(self, bar: str, booth: str, actor: str, op_id: str | None = None) -> dict[str, Any]:
+        """With `op_id`, a repeat (a client that lost the answer) gets the same bill back, not `nothing_to_bill`."""
         check_booth_name(booth)
+        op = self.ledger._op(op_id, "checkout", bar, booth)
         self.fresh()  # every call ended so far is in the CDR view
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
@@ -42,7 +44,7 @@ class CheckoutCommands:
                     "lines": lines, "retail_total": sum(x["retail"] for x in lines),
                     "cost_total": sum(x["cost"] for x in lines)}
 
-        return self.ledger.execute(command)
+        return self.ledger.execute(command, op)
 
     def bill(self, bar: str, booth: str, number: int) -> dict[str, Any] | None:
         self.fresh()

@@ -65,11 +65,15 @@ def test_checkout_bills_every_call_since_the_last_checkout_at_retail_once(contai
     bar.talk("c", "1", 10, LOCAL)
     again = bar.bars.checkout(BAR, "1", "owner")
     assert [line["call_id"] for line in again["lines"]] == ["c"] and again["bill"] == 2
+    # A client that lost the answer repeats with its operation id and gets the same bill, not a new one.
+    bar.talk("d", "1", 10, LOCAL)
+    third = bar.bars.checkout(BAR, "1", "owner", op_id="till-7")
+    assert bar.bars.checkout(BAR, "1", "owner", op_id="till-7") == third and third["bill"] == 3
     stored = bar.bars.bill(BAR, "1", 1)
     assert stored["retail_total"] == 2_5000 and [x["call_id"] for x in stored["lines"]] == ["a", "b"]
-    assert [(b["booth"], b["bill"]) for b in bar.bars.bills(BAR)] == [("1", 2), ("1", 1)]
+    assert [(b["booth"], b["bill"]) for b in bar.bars.bills(BAR)] == [("1", 3), ("1", 2), ("1", 1)]
     # The retail price is the bar's business: the deposit paid the wholesale cost only, and the books balance.
-    assert container.ledger.account(BAR).balance == 5000_0000 - 5000 - 1000 - 1000
+    assert container.ledger.account(BAR).balance == 5000_0000 - 5000 - 1000 - 1000 - 1000
     assert trial_balance(container) == 0
 
 
