@@ -41,6 +41,10 @@ def test_an_operator_and_the_bar_owner_manage_booths_and_check_one_out(portal: P
     assert (bill["bill"], bill["retailTotal"], bill["costTotal"]) == (1, "0.8000", "0.8000")
     assert [line["billsec"] for line in bill["lines"]] == [65, 65]
     assert "<table>" in bill["html"] and "0.8000" in bill["html"]
+    # The checkout is recorded with the owner's key as its actor.
+    portal.container.catch_up()
+    assert portal.container.views.query("SELECT actor FROM booth_bills WHERE bar = ?", (BAR_A,)) == [
+        (f"key:{portal.key_ids['bar_a']}",)]
     again = portal.gql("bar_a", CHECKOUT, booth="3")
     assert code(again) == "nothing_to_bill"
     listed = portal.gql("operator", f'{{ boothBills(bar: "{BAR_A}") {{ booth bill calls retailTotal }} }}')
