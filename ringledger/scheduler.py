@@ -19,10 +19,13 @@ from projections.cdr_reads import grants_ending, stale_calls
 from projections.conference_schedule import due
 from ringledger.container import Container
 from ringledger.leader import Leader
+from ringledger.phonebar import build_phonebars
 from services.charging import Charging
 from services.conferences import Conferences
+from services.phonebar.service import PhoneBars
 
 EXPIRY_INTERVAL_SECONDS = 30
+ALERT_INTERVAL_SECONDS = 15
 #: How often the ledger's own timer extends (or cuts) the grants of calls whose switch does not report.
 GRANT_INTERVAL_SECONDS = 10
 
@@ -81,6 +84,16 @@ def conference_job(container: Container, conferences: Conferences, leader: Leade
     return dialled
 
 
+def alerts_job(phonebars: PhoneBars, leader: Leader | None = None) -> list[dict[str, Any]]:
+    """Send the phone-bar owners' low-deposit alerts not yet sent (in the elected process only)."""
+    if leader is not None and not leader.try_lead():
+        return []
+    sent = phonebars.send_alerts()
+    if phonebars.failures:
+        structlog.get_logger().warning("low_deposit_sms_failed", failures=phonebars.failures)
+    return sent
+
+
 def build_scheduler(container: Container, charging: Charging, leader: Leader | None = None,
                     conferences: Conferences | None = None) -> BackgroundScheduler:
     """Jobs run only in the elected process (PostgreSQL advisory lock); on SQLite, here."""
@@ -102,5 +115,9 @@ def build_scheduler(container: Container, charging: Charging, leader: Leader | N
             args=(container, conferences, leader),
             id="conferences", max_instances=1, coalesce=True,
         )
+    scheduler.add_job(
+        alerts_job, "interval", seconds=ALERT_INTERVAL_SECONDS, args=(build_phonebars(container, charging), leader),
+        id="phonebar_alerts", max_instances=1, coalesce=True,
+    )
     scheduler.add_listener(lambda _event: leader.resign(), EVENT_SCHEDULER_SHUTDOWN)
     return scheduler

@@ -14,11 +14,14 @@ from prometheus_client import Gauge
 
 from adapters.http.errors import json_response
 from adapters.http.limits import LimitBodies
+from adapters.web.pages import bill_pages
 from projections.runner import Follower
 from ringledger.container import Container
 from ringledger.hooks_app import SwitchHooks
+from ringledger.phonebar import build_phonebars
 from ringledger.portal.app import portal
 from ringledger.portal.explorer import ASSET_PATH, ASSETS, asset
+from services.api_keys import authenticate
 
 
 def views_state(container: Container) -> dict[str, Any]:
@@ -69,6 +72,8 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     hooks.install(app)
     app.add_route("/graphql", graphql)
+    app.include_router(bill_pages(build_phonebars(container, hooks.charging),  # the printable booth bill
+                                  lambda token: authenticate(container.ledger, token), settings.timezone))
     _view_metrics(hooks, container)
 
     @app.get(ASSET_PATH + "{name}", include_in_schema=False)

@@ -44,7 +44,7 @@ CallId = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE), 
 Instant = Annotated[AwareDatetime, AfterValidator(_sane_instant)]
 Service = Literal["direct", "callback", "conference", "forward", "phonebar", "missed_call"]
 Reason = Literal["insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed",
-                 "duplicate_call"]
+                 "duplicate_call", "booth_not_permitted", "unknown_booth"]
 Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{4}$", examples=["12.3400"])]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 

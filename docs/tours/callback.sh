@@ -24,13 +24,14 @@ curl -sS -w '\n' "$URL/v1/callback/calls" -H "Authorization: Bearer $TOKEN" -H '
   -d '{"call_id":"cb-1","caller":"13900139000","access_number":"95013"}'
 # {"call_id":"cb-1","reject":true,"callback":true,...,"leg_a":"cb-1-a","max_seconds":90,"balance":"30.0000",...}
 
-# The subscriber keys 01062345678: leg B (cb-1-b) and leg A are held together. A bridged second costs
-# both legs (0.20 + 0.10 a minute at peak), and the switch plays the low-balance warning after
-# warn_after_seconds, when less than 2.00 would be left
+# The subscriber keys 01062345678: leg B (cb-1-b) and leg A are held together, a slice at a time. A
+# bridged second costs both legs (0.20 + 0.10 a minute at peak); the first grant is one 300 s slice of
+# each leg (leg A's includes its 90 s of setup), extended by interims while money lasts, and an answer
+# says low_balance (play the warning) once less than 2.00 would be left
 curl -sS -w '\n' "$URL/v1/callback/calls/cb-1/destination" -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' -d '{"destination":"01062345678"}'
-# {"call_id":"cb-1","bridged":true,...,"max_seconds":5910,"leg_a":"cb-1-a","leg_b":"cb-1-b",...,
-#  "price_per_minute":"0.3000","hold":"29.9000","warn_after_seconds":5520,"low_balance":true,...}
+# {"call_id":"cb-1","bridged":true,...,"max_seconds":210,"leg_a":"cb-1-a","leg_b":"cb-1-b",...,
+#  "price_per_minute":"0.3000","hold":"1.5000","warn_after_seconds":210,"low_balance":false,...}
 
 # Both legs are answered and reported on the ordinary hooks; after 125 s of talk leg B hangs up,
 # and the switch closes the callback with leg A's 155 s (it rang and waited for the keys 30 s more)

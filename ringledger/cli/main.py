@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - typer on top of the click package
 
 from ringledger.cli.accounts import accounts, books
 from ringledger.cli.audit import audit
+from ringledger.cli.bars import bars
 from ringledger.cli.calls import calls
 from ringledger.cli.cards import cards, vouchers
 from ringledger.cli.keys import keys
@@ -65,6 +66,7 @@ app.add_typer(audit, name="audit")
 app.add_typer(reports, name="reports")
 app.add_typer(calls, name="calls")
 app.add_typer(tariffs, name="tariffs")
+app.add_typer(bars, name="bars")
 
 
 @app.command("serve")

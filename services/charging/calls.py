@@ -62,6 +62,7 @@ from services.charging.requests import (
     refusal_answer,
 )
 from services.charging.rerating import Rerating
+from services.phonebar.permits import booth_refusal, note_charge  # phone-bar booths and deposit alert
 
 #: The longest call a hangup may report (the hook contract's limit on `billsec`).
 MAX_BILLSEC = 86_400
@@ -182,6 +183,9 @@ class Charging(Granting, Rerating, Blacklisting):
         except InvalidNumber as err:
             raise Refusal("no_rate", str(err), account) from None
         dest = {"e164": destination.e164, "category": destination.category, "prefix": None, "name": None}
+        booth_refused = booth_refusal(uow, account, req.booth, destination)  # phone-bar booth permissions
+        if booth_refused is not None:
+            raise Refusal(*booth_refused, account, dest)
         blocked = self.blacklist()
         for scope in (account.number, EVERYWHERE):
             numbers = blocked.get(scope)
@@ -277,6 +281,7 @@ class Charging(Granting, Rerating, Blacklisting):
                                              ("cut", session.cut_reason is not None)) if on)
             if session.hold:
                 account.settle(call, charged, house.revenue(session.service, session.category), actor, flags)
+                note_charge(uow, account, charged, end_at)  # phone-bar low-deposit alert
             answer = {"call_id": call, "charged": charged, "cost": cost, "balance": account.balance,
                       "available": account.available, "low_balance": account.balance < self.policy.low_balance,
                       "billsec": billsec, "flags": flags, "service": session.service}
@@ -356,6 +361,7 @@ class Charging(Granting, Rerating, Blacklisting):
             if session.hold:
                 self._account(uow, session).settle(
                     call, session.used, house.revenue(session.service, session.category), EXPIRY_ACTOR, "expired")
+                note_charge(uow, self._account(uow, session), session.used, now)  # phone-bar low-deposit alert
             session.expire(now, EXPIRY_ACTOR)
             return {"call_id": call, "expired": True, "charged": session.charged}
 

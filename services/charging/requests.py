@@ -17,7 +17,8 @@ from rating.rate import MAX_CALL_SECONDS
 from rating.tariffs import RateRow
 
 SERVICES = ("direct", "callback", "conference", "forward", "phonebar", "missed_call")
-REASONS = ("insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed", "duplicate_call")
+REASONS = ("insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed", "duplicate_call",
+           "booth_not_permitted", "unknown_booth")
 EXPIRY_ACTOR = "system:expiry"
 GRANT_ACTOR = "system:grant-timer"
 

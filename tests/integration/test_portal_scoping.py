@@ -28,6 +28,7 @@ from services.charging import CallRequest, Charging
 from services.conferences import Conferences
 from services.fakes import RecordingCallControl, RecordingDialer
 from ringledger.container import Container
+from ringledger.phonebar import build_phonebars
 from ringledger.portal.schema import build_schema
 from tests.integration.portal_support import BAR_A, BAR_B, Portal, make_calls, open_portal, peak_today
 
@@ -96,6 +97,11 @@ def world(container: Container) -> dict[str, Any]:
     conference = conferences.book(initiator="+8613900139000", participants=["13800138000"],
                                   start_at=peak_today() + timedelta(days=1), retries=0, retry_interval=60,
                                   actor="test", account=BAR_B)["conference_id"]
+    # Each bar has booth 3 (where its call was made), checked out once: bill 1.
+    bars = build_phonebars(container, charging)
+    for bar in (BAR_A, BAR_B):
+        bars.add_booth(bar, "3", "test")
+        bars.checkout(bar, "3", "test")
     container.catch_up()
     other = {"number": BAR_B, "account": BAR_B, "bar": BAR_B, "phone": "+8613900139000",
              "id": ledger.account(BAR_B).id.hex, "batch": "V1", "name": "V1", "plan": "retail_b",
@@ -132,7 +138,7 @@ def _query(field_name: str, path: tuple[str, ...], value: str) -> str:
     field: GraphQLField = SCHEMA.query_type.fields[field_name]
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     filler = {"Date": {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))},
-              "String": {"dialled": "13800138000"}}
+              "String": {"dialled": "13800138000", "booth": "3"}, "Int": {"bill": 1}}
     args = []
     for name, arg in field.args.items():
         if name == path[0]:

@@ -1,0 +1,1 @@
+"""Web pages a person reads or prints (the walk-in customer's bill)."""
