@@ -13,6 +13,7 @@ from ledger.ids import account_id
 from projections.runner import Projector
 from rating.tariffs import RateRow
 from ringledger.container import Container
+from ringledger.phonebar import build_phonebars
 from ringledger.scheduler import grant_job
 from services.charging import CallRequest, Charging, ChargingPolicy
 from services.fakes import FixedClock, RecordingCallControl
@@ -134,6 +135,9 @@ def test_the_low_balance_warning_follows_what_is_available_after_each_grant(cont
 def test_ten_booths_on_one_deposit_all_connect_and_are_cut_in_the_order_the_money_runs_out(
         container: Container) -> None:
     charging, clock, cuts = slices(container, 100_0000, kind="phonebar", number=BAR)
+    bars = build_phonebars(container, charging)
+    for n in range(1, 11):  # the bar's ten booths, each allowed international calls
+        bars.add_booth(BAR, str(n), "owner")
     # Ten booths dial the USA at 3.00 a minute at once: each is granted one minute (3.00).
     answers = [charging.authorize(booth_call(n)) for n in range(1, 11)]
     assert all(a["authorized"] and a["granted_seconds"] == 60 for a in answers)
