@@ -30,9 +30,9 @@ def placed_legs(settings: Settings, cid: str) -> tuple[str, int]:
         c.close()
 
 
+# Several processes share one store on PostgreSQL only (SQLite serves one process).
+@pytest.mark.parametrize("settings", ["postgres"], indirect=True)
 def test_two_server_processes_fire_a_booking_once(settings: Settings) -> None:
-    if not settings.is_postgres:
-        pytest.skip("several processes share one store on PostgreSQL (SQLite serves one process)")
     start = datetime.fromisoformat(TEST_CLOCK_START)
     c = build(settings)
     try:
