@@ -216,7 +216,7 @@ def start(mode: str, store: Store, log: Path | None = None) -> tuple[subprocess.
     }
     args = [sys.executable, __file__, "--serve", mode, "--port", str(port), "--url", store.url,
             "--schema", store.schema]
-    out = open(log, "ab") if log else None  # noqa: SIM115  the child holds it open
+    out = open(log, "ab") if log else None  # the child keeps its own copy of the descriptor
     try:
         proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=out)
     finally:

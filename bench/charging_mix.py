@@ -21,7 +21,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 #: Cycle kinds and their weights in the mix (out of 10).
@@ -49,9 +49,17 @@ def prepare_mix(store: Any) -> None:
     """Accounts bound to phones (callback, conference) and phone bars with booths, on a store
     that already holds the benchmark's accounts and the demo tariff."""
     from ringledger.container import build
-    from ringledger.phonebar import build_phonebars
 
     c = build(store.settings())
+    prepare_mix_in(c)
+    c.catch_up()
+    c.close()
+
+
+def prepare_mix_in(c: Any) -> None:
+    """What `prepare_mix` adds, in an open container (the demo tariff already published)."""
+    from ringledger.phonebar import build_phonebars
+
     for i in range(SUBSCRIBERS):
         number, phone = subscriber(i)
         c.ledger.open_account("subscriber", "bench", number=number, plan="demo")
@@ -63,28 +71,27 @@ def prepare_mix(store: Any) -> None:
         c.ledger.deposit(bar_number(i), FLOAT, "bench")
         for booth in range(1, BOOTHS + 1):
             bars.add_booth(bar_number(i), str(booth), "bench")
-    c.catch_up()
-    c.close()
 
 
 class Failed(Exception):
     """A step answered something other than what a switch expects."""
 
 
+#: POSTs a JSON body to a path of the server; answers (HTTP status, body text).
+Send = Callable[[str, dict[str, Any]], Awaitable[tuple[int, str]]]
+
+
 class Cycle:
     """One cycle's requests, timed per hook path; kept only if the cycle completes."""
 
-    def __init__(self, session: Any, base: str) -> None:
-        self.session = session
-        self.base = base
+    def __init__(self, send: Send) -> None:
+        self.send = send
         self.times: list[tuple[str, float]] = []
 
     async def post(self, path: str, label: str, body: dict[str, Any],
                    expect: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         t0 = time.perf_counter()
-        async with self.session.post(f"{self.base}{path}", json=body) as r:
-            text = await r.text()
-            status = r.status
+        status, text = await self.send(path, body)
         self.times.append((label, time.perf_counter() - t0))
         if not 200 <= status < 300:
             raise Failed(f"{label}: HTTP {status} {text[:200]}")
@@ -158,6 +165,14 @@ async def conference(c: Cycle, call: str, rng: random.Random, accounts: list[str
 KINDS = {"direct": direct, "phonebar": phonebar, "callback": callback, "conference": conference}
 
 
+async def run_cycle(kind: str, send: Send, call: str, rng: random.Random,
+                    accounts: list[str]) -> list[tuple[str, float]]:
+    """One cycle of `kind`: the (hook path, seconds) of each step; Failed at the first unexpected answer."""
+    cycle = Cycle(send)
+    await KINDS[kind](cycle, call, rng, accounts)
+    return cycle.times
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -178,20 +193,23 @@ async def drive_mix(base: str, clients: int, seconds: float, tag: str, token: st
     stop_at = [0.0]
 
     async def client(n: int, session: aiohttp.ClientSession) -> None:
+        async def send(path: str, body: dict[str, Any]) -> tuple[int, str]:
+            async with session.post(f"{base}{path}", json=body) as r:
+                return r.status, await r.text()
+
         rng = random.Random(SEED * 1000 + n)
         k = 0
         while time.perf_counter() < stop_at[0]:
             k += 1
             kind = rng.choices(kinds, weights)[0]
-            cycle = Cycle(session, base)
             try:
-                await KINDS[kind](cycle, f"{tag}-{n}-{k}", rng, accounts)
+                times = await run_cycle(kind, send, f"{tag}-{n}-{k}", rng, accounts)
             except (Failed, aiohttp.ClientError, KeyError, ValueError, asyncio.TimeoutError) as exc:
                 errors.append(f"{kind}: {type(exc).__name__}: {exc}"[:300])
                 continue
             if measuring[0]:
                 cycles[kind] += 1
-                for label, seconds_taken in cycle.times:
+                for label, seconds_taken in times:
                     latencies.setdefault(label, []).append(seconds_taken)
 
     connector = aiohttp.TCPConnector(limit=clients)
