@@ -11,7 +11,13 @@ an `INSERT`/`DELETE` of the call), one transaction per request, no events.
 Prints cycles/s and p50/p99 hook latency per configuration and the ratio
 event-sourced / baseline; writes bench/results/charging.json.
 
+Then the services mix (bench/charging_mix.py), on a fresh store and server:
+the same client counts, each client's cycles drawn from a fixed, seeded mix
+of a direct call with an interim, a phone-bar booth call, a callback and an
+instant conference; cycles/s, p50/p99 per hook path, and errors (must be 0).
+
     .venv/bin/python bench/charging.py [--quick] [--stores sqlite,postgres] [--seconds 4]
+                                       [--mix-only | --no-mix]
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from pydantic import BaseModel
 
+from bench.charging_mix import MIX, SEED, drive_mix, prepare_mix
 from bench.common import Store, pg_available, write
 
 ACCOUNTS = 1000
@@ -197,7 +204,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(mode: str, store: Store) -> tuple[subprocess.Popen[bytes], str]:
+def start(mode: str, store: Store, log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a server; with `log`, its output (the switch ports' log lines, say) goes to that file."""
     port = free_port()
     env = {
         **os.environ,
@@ -208,7 +216,12 @@ def start(mode: str, store: Store) -> tuple[subprocess.Popen[bytes], str]:
     }
     args = [sys.executable, __file__, "--serve", mode, "--port", str(port), "--url", store.url,
             "--schema", store.schema]
-    proc = subprocess.Popen(args, env=env, cwd=ROOT)
+    out = open(log, "ab") if log else None  # the child keeps its own copy of the descriptor
+    try:
+        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=out)
+    finally:
+        if out:
+            out.close()
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -340,6 +353,41 @@ def group_commits(base: str) -> tuple[float, float] | None:
     return values["ringledger_group_commit_size_sum"], values["ringledger_group_commit_size_count"]
 
 
+def run_mix(kind: str, seconds: float) -> list[dict[str, Any]]:
+    """The services mix on a fresh store and server, at each client count."""
+    store = Store(kind)
+    try:
+        prepare_ledger(store)
+        prepare_mix(store)
+        # The logging switch ports log every call placed or cut: into a file, not over the figures.
+        proc, base = start("ledger", store, log=Path(store.dir) / "server.log")
+        try:
+            asyncio.run(prime(base))
+            rows = []
+            accounts = [account_number(i) for i in range(ACCOUNTS)]
+            for clients in CONCURRENCY:
+                cpu0, wall0 = server_cpu(proc.pid), time.perf_counter()
+                row = asyncio.run(drive_mix(base, clients, seconds, f"mix{clients}", TOKEN, accounts))
+                cpu1, wall = server_cpu(proc.pid), time.perf_counter() - wall0
+                row["server_cpu_pct"] = round((cpu1 - cpu0) / wall * 100) if cpu0 is not None and cpu1 else None
+                rows.append(row)
+                kinds = ", ".join(f"{k} {v}" for k, v in row["cycles_by_kind"].items())
+                print(f"  {kind:8} mix      {clients:3} clients: {row['cycles_per_s']:8.1f} cycles/s  "
+                      f"{row['requests_per_s']:8.1f} requests/s  errors {row['errors']}  "
+                      f"server cpu {row['server_cpu_pct']}%  ({kinds})", flush=True)
+                for label, hook in row["hooks"].items():
+                    print(f"  {'':8} {'':8} {'':11}  {label:26} p50 {hook['p50_ms']:7.2f} ms  "
+                          f"p99 {hook['p99_ms']:7.2f} ms  ({hook['count']})", flush=True)
+                for sample in row["error_samples"]:
+                    print(f"  {'':8} error: {sample}", flush=True)
+            return rows
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    finally:
+        store.drop()
+
+
 def run_store(kind: str, seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in ("ledger", "baseline"):
@@ -386,6 +434,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 s per configuration instead of 5")
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--stores", default="sqlite,postgres")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--mix-only", action="store_true", help="only the services mix")
+    which.add_argument("--no-mix", action="store_true", help="only the authorize → end cycles and the baseline")
     parser.add_argument("--serve", choices=("ledger", "baseline"))
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--url", default="")
@@ -399,12 +450,18 @@ def main() -> None:
         return
     seconds = args.seconds or (2.0 if args.quick else 5.0)
     results: dict[str, Any] = {"seconds_per_configuration": seconds, "accounts": ACCOUNTS, "stores": {}}
+    if not args.no_mix:
+        results["mix"] = {"weights": dict(MIX), "seed": SEED}
     for kind in args.stores.split(","):
         if kind == "postgres" and not pg_available():
             print("  postgres unreachable: skipped")
             continue
-        results["stores"][kind] = run_store(kind, seconds)
-    path = write("charging", results)
+        out = {} if args.mix_only else run_store(kind, seconds)
+        if not args.no_mix:
+            out["mix"] = run_mix(kind, seconds)
+        results["stores"][kind] = out
+    name = "charging-mix" if args.mix_only else "charging"
+    path = write(name, results)
     print(f"wrote {path}")
 
 
