@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from pydantic import BaseModel
 
 from bench.charging_mix import MIX, SEED, drive_mix, prepare_mix
-from bench.common import Store, pg_available, write
+from bench.common import Store, pg_available, run_clients, write
 
 ACCOUNTS = 1000
 TOKEN = "bench-token"
@@ -298,19 +298,7 @@ async def drive(base: str, clients: int, seconds: float, tag: str) -> dict[str, 
                 latencies["end"].append(t2 - t1)
                 cycles[0] += 1
 
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(headers=auth, connector=connector) as session:
-        warmup = min(1.0, seconds / 3)
-        begin = time.perf_counter()
-        stop_at[0] = begin + warmup + seconds
-        tasks = [asyncio.ensure_future(client(n, session)) for n in range(clients)]
-        await asyncio.sleep(warmup)
-        measuring[0] = True
-        t_start = time.perf_counter()
-        await asyncio.sleep(seconds)
-        measuring[0] = False
-        elapsed = time.perf_counter() - t_start
-        await asyncio.gather(*tasks)
+    elapsed = await run_clients(auth, clients, seconds, client, measuring, stop_at)
     ms = 1000.0
     return {
         "clients": clients,

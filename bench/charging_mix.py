@@ -24,6 +24,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bench.common import run_clients
+
 #: Cycle kinds and their weights in the mix (out of 10).
 MIX = (("direct", 4), ("phonebar", 3), ("callback", 2), ("conference", 1))
 SEED = 20240506
@@ -212,18 +214,7 @@ async def drive_mix(base: str, clients: int, seconds: float, tag: str, token: st
                 for label, seconds_taken in times:
                     latencies.setdefault(label, []).append(seconds_taken)
 
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}, connector=connector) as session:
-        warmup = min(1.0, seconds / 3)
-        stop_at[0] = time.perf_counter() + warmup + seconds
-        tasks = [asyncio.ensure_future(client(n, session)) for n in range(clients)]
-        await asyncio.sleep(warmup)
-        measuring[0] = True
-        t_start = time.perf_counter()
-        await asyncio.sleep(seconds)
-        measuring[0] = False
-        elapsed = time.perf_counter() - t_start
-        await asyncio.gather(*tasks)
+    elapsed = await run_clients({"Authorization": f"Bearer {token}"}, clients, seconds, client, measuring, stop_at)
     ms = 1000.0
     total = sum(cycles.values())
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -9,7 +10,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,28 @@ def write(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+async def run_clients(headers: dict[str, str], clients: int, seconds: float,
+                      client: Callable[[int, Any], Awaitable[None]], measuring: list[bool],
+                      stop_at: list[float]) -> float:
+    """Run `clients` copies of `client(n, session)` until `stop_at`, measuring `seconds` after a warm-up.
+
+    `measuring[0]` is true while the measured window is open; returns the
+    window's length in seconds.
+    """
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+        warmup = min(1.0, seconds / 3)
+        stop_at[0] = time.perf_counter() + warmup + seconds
+        tasks = [asyncio.ensure_future(client(n, session)) for n in range(clients)]
+        await asyncio.sleep(warmup)
+        measuring[0] = True
+        t_start = time.perf_counter()
+        await asyncio.sleep(seconds)
+        measuring[0] = False
+        elapsed = time.perf_counter() - t_start
+        await asyncio.gather(*tasks)
+    return elapsed
