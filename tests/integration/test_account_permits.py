@@ -6,16 +6,20 @@ An account with no permissions dials anything it can pay for, as before.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
 from ledger.errors import AccountNotFound, InvalidRequest
 from ringledger.container import Container
+from ringledger.server import create_app
 from services.charging import Charging
 from tests.charging_support import ACCOUNT, HONG_KONG, LOCAL, call, set_up, trial_balance
 from tests.integration.portal_support import BAR_A, BAR_B, open_portal
 from tests.phonebar_support import BAR, MOBILE, NATIONAL, POLICE, USA, open_bar
+from tests.support import TEST_CLOCK_START
 
 EVERY_CATEGORY = ["local", "national", "mobile", "hmt", "international"]
 
@@ -133,3 +137,15 @@ def test_the_operator_sets_permissions_in_the_portal_and_the_bar_owner_sees_its_
     assert portal.gql("operator", ACCOUNT_PERMISSIONS, n=BAR_A)["data"]["account"]["permissions"] == rules
     cleared = portal.gql("operator", SET, n=BAR_A, p=None)
     assert cleared["data"]["setCallPermissions"]["permissions"] is None
+
+
+def test_the_switch_hook_answers_not_permitted(container: Container) -> None:
+    set_up(container, 10_0000)
+    container.ledger.set_call_permissions(ACCOUNT, {"categories": ["local"]}, "op")
+    container.settings.switch_tokens = "sw1=" + hashlib.sha256(b"token").hexdigest()
+    container.settings.clock_start = TEST_CLOCK_START
+    with TestClient(create_app(container)) as client:
+        body = {"call_id": "hk", "caller": "+8613800138000", "callee": HONG_KONG, "service": "direct"}
+        answer = client.post("/v1/calls/authorize", json=body, headers={"Authorization": "Bearer token"}).json()
+    assert (answer["authorized"], answer["reason"], answer["hold"]) == (False, "not_permitted", "0.0000"), answer
+    assert answer["destination"]["category"] == "hmt"
