@@ -184,7 +184,7 @@ class Charging(Granting, Rerating, Blacklisting):
         except InvalidNumber as err:
             raise Refusal("no_rate", str(err), account) from None
         dest = {"e164": destination.e164, "category": destination.category, "prefix": None, "name": None}
-        refused = account_refusal(account, destination)  # the account's own call permissions
+        refused = account_refusal(account, destination.e164, destination.category)  # the account's permissions
         if refused is not None:
             raise Refusal(*refused, account, dest)
         booth_refused = booth_refusal(uow, account, req.booth, destination)  # phone-bar booth permissions

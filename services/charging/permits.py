@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from ledger.accounts import Account
 from ledger.permits import refusal
-from rating.numberplan import Destination
 
 #: The refusal reason of a call the account's permissions forbid (a booth's own is `booth_not_permitted`).
 NOT_PERMITTED = "not_permitted"
 
 
-def account_refusal(account: Account, destination: Destination) -> tuple[str, str] | None:
-    """(reason, message) when the account may not dial `destination`; None when it may."""
+def account_refusal(account: Account, e164: str, category: str) -> tuple[str, str] | None:
+    """(reason, message) when the account may not dial `e164` (of the number plan's `category`); None when it may."""
     if account.permissions is None:
         return None
-    why = refusal(account.permissions, destination.e164, destination.category, f"account {account.number}")
+    why = refusal(account.permissions, e164, category, f"account {account.number}")
     return (NOT_PERMITTED, why) if why else None
