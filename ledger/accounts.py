@@ -49,6 +49,8 @@ class Account(Aggregate):
 
     #: A phone bar's own tariff for its walk-in customers (its `plan` is the operator's wholesale one).
     retail_plan: str | None = None
+    #: What the account may dial (`ledger.permits`), set by the operator; None: anything it can pay for.
+    permissions: dict[str, list[str]] | None = None
 
     class Opened(Aggregate.Created):
         number: str
@@ -468,6 +470,19 @@ class Account(Aggregate):
         if self.kind != "phonebar":
             raise InvalidRequest(f"account {self.number} is a {self.kind}; only a phone bar has a retail tariff")
         self.trigger_event(self.RetailPlanSet, plan=plan, actor=actor)
+
+    class CallPermissionsSet(Aggregate.Event):
+        """The operator set (or with None cleared) what this account may dial."""
+
+        permissions: dict[str, list[str]] | None
+        actor: str
+
+        def apply(self, account: Account) -> None:
+            account.permissions = self.permissions
+
+    def set_call_permissions(self, permissions: dict[str, list[str]] | None, actor: str) -> None:
+        self._check_not_closed()
+        self.trigger_event(self.CallPermissionsSet, permissions=permissions, actor=actor)
 
     class PinChanged(Aggregate.Event):
         pvv: str

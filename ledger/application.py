@@ -46,6 +46,7 @@ from ledger.freshness import CacheSync
 from ledger.house import is_house
 from ledger.ids import account_id, batch_id, operation_id, phone_id, voucher_id
 from ledger.operations import Operation
+from ledger.permits import CATEGORIES, check_permissions
 from ledger.phones import PhoneBinding
 from ledger.pins import MAX_PIN_TRIES, PinHasher, check_pin_format
 from ledger.money import MAX_AMOUNT, money_text
@@ -373,6 +374,18 @@ class Ledger(Application[UUID]):
                 self._tariff(uow, plan)
             account.set_retail_plan(plan, actor)
             return {**account.summary(), "retail_plan": account.retail_plan}
+
+        return self.execute(command)
+
+    def set_call_permissions(self, number: str, permissions: dict[str, Any] | None, actor: str) -> dict[str, Any]:
+        """What an account may dial: categories, prefixes always allowed and refused (None: no limits)."""
+        rules = None if permissions is None else check_permissions(
+            permissions.get("categories", list(CATEGORIES)), permissions.get("allow", []), permissions.get("deny", []))
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            account = self._account(uow, number)
+            account.set_call_permissions(rules, actor)
+            return {**account.summary(), "permissions": account.permissions}
 
         return self.execute(command)
 

@@ -33,14 +33,15 @@ from eventsourcing.domain import Aggregate
 from ledger.call_ids import call_id as session_id
 from ledger.errors import InvalidRequest, LedgerError, NotFound
 from ledger.instants import check_instant, check_not_before
-from ledger.text import check_text
+from ledger.text import MAX_CALLEE_DIGITS, MAX_CALLER_DIGITS, check_digits, check_text
 
 AUTHORIZED, REFUSED, ANSWERED, ENDED, EXPIRED = "authorized", "refused", "answered", "ended", "expired"
 OPEN = (AUTHORIZED, ANSWERED)
-#: The longest of each text a switch sends: callers have up to 20 digits and callees up to 28,
-#: with room for a '+' and separators.
+#: The longest of each text a switch sends: callers have up to 20 digits and callees up to 28
+#: (`MAX_DIGITS`), with room for a '+' and separators.
 CALL_TEXT_LIMITS = {"call_id": 200, "caller": 64, "callee": 64, "service": 20, "account": 20, "booth": 64,
                     "forwarded_from": 64, "conference_id": 64, "switch": 64, "cause": 64}
+MAX_DIGITS = {"caller": MAX_CALLER_DIGITS, "callee": MAX_CALLEE_DIGITS}
 
 
 def check_call_texts(fields: dict[str, Any]) -> None:
@@ -53,6 +54,10 @@ def check_call_texts(fields: dict[str, Any]) -> None:
             check_text(value, name, limit, required=name == "call_id")
             if name != "cause" and value != value.strip():
                 raise InvalidRequest(f"{name} must not begin or end with whitespace")
+    for name, most in MAX_DIGITS.items():
+        value = fields.get(name)
+        if value is not None:
+            check_digits(value, name, most)
 
 
 class CallSession(Aggregate):

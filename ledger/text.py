@@ -20,6 +20,10 @@ from ledger.money import COLUMN_MAX
 _UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 #: The longest free text a command takes (a reason, a memo, a label).
 MAX_TEXT = 500
+#: The most digits of a calling and of a called number (the SIP server requirements of the
+#: source documents); separators and a leading + are not counted.
+MAX_CALLER_DIGITS, MAX_CALLEE_DIGITS = 20, 28
+_DIGITS = frozenset("0123456789")
 
 
 def has_control(value: str) -> bool:
@@ -36,6 +40,13 @@ def check_text(value: Any, what: str, max_len: int = MAX_TEXT, *, required: bool
         raise InvalidRequest(f"{what} is at most {max_len} characters")
     if has_control(value):
         raise InvalidRequest(f"{what} must not contain control characters")
+    return value
+
+
+def check_digits(value: str, what: str, most: int) -> str:
+    """Return `value` if it holds at most `most` ASCII digits."""
+    if len(value) > most and sum(c in _DIGITS for c in value) > most:
+        raise InvalidRequest(f"{what} has at most {most} digits")
     return value
 
 

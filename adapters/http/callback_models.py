@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from adapters.http.models import PRINTABLE, Money, Text64, _Body
+from adapters.http.models import PRINTABLE, Callee, Caller, Money, Text64, _Body
 
 CallId = Annotated[str, Field(min_length=1, max_length=180, pattern=PRINTABLE)]
 Digits = Annotated[str, Field(pattern=r"^[0-9]{4,20}$", description="4-20 ASCII digits")]
@@ -16,7 +16,7 @@ Billsec = Annotated[int, Field(ge=0, le=86_400)]
 
 class PlaceBody(_Body):
     call_id: CallId
-    caller: Text64
+    caller: Caller
     access_number: Text64
 
 
@@ -36,7 +36,7 @@ class PlaceAnswer(BaseModel):
 
 
 class DestinationBody(_Body):
-    destination: Text64
+    destination: Callee
 
 
 class DestinationAnswer(BaseModel):
@@ -72,7 +72,7 @@ class CallbackEndAnswer(BaseModel):
 
 
 class BindBody(_Body):
-    caller: Text64
+    caller: Caller
     card: Digits
     pin: Pin
 
@@ -89,7 +89,7 @@ class BindAnswer(BaseModel):
 
 class RechargeBody(_Body):
     call_id: CallId
-    caller: Text64
+    caller: Caller
     voucher: Annotated[str, Field(pattern=r"^[0-9]{16}$", description="the voucher's 16 digits")]
     pin: Pin
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from adapters.http.errors import Unauthorized, error, json_response, ledger_error, validation_message
-from adapters.http.models import PRINTABLE, ErrorAnswer, Text64
+from adapters.http.models import PRINTABLE, Callee, Caller, ErrorAnswer, Text64
 from ledger.errors import LedgerError
 from services.charging import Charging
 from services.conferences import Conferences
@@ -33,11 +33,11 @@ class _Body(BaseModel):
 
 class TriggerBody(_Body):
     call_id: Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
-    caller: Text64
+    caller: Caller
 
 
 class NumberBody(_Body):
-    number: Text64
+    number: Callee
 
 
 class LegBody(_Body):

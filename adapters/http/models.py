@@ -19,6 +19,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from ledger.errors import InvalidRequest
 from ledger.instants import check_instant
 from ledger.money import format_money
+from ledger.text import MAX_CALLEE_DIGITS, MAX_CALLER_DIGITS, check_digits
 
 #: Text without C0/C1 control characters (NUL included) or DEL.
 PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
@@ -37,14 +38,28 @@ def _sane_instant(value: Any) -> Any:
         raise ValueError(str(err).removeprefix("the instant ")) from None
 
 
+def _digits(most: int) -> AfterValidator:
+    def check(value: str) -> str:
+        try:
+            return check_digits(value, "the number", most)
+        except InvalidRequest as err:
+            raise ValueError(str(err).removeprefix("the number ")) from None
+
+    return AfterValidator(check)
+
+
 #: An identifier a switch sends: printable, and not padded (" x" is not "x").
 Text64 = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE), AfterValidator(_unpadded)]
+#: A calling number: as Text64, with at most 20 digits (separators and + not counted).
+Caller = Annotated[Text64, _digits(MAX_CALLER_DIGITS)]
+#: A called number: as Text64, with at most 28 digits.
+Callee = Annotated[Text64, _digits(MAX_CALLEE_DIGITS)]
 CallId = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE), AfterValidator(_unpadded)]
 #: An instant with an offset, in the years 2000 to 2099 (ledger.instants).
 Instant = Annotated[AwareDatetime, AfterValidator(_sane_instant)]
 Service = Literal["direct", "callback", "conference", "forward", "phonebar", "missed_call"]
 Reason = Literal["insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed",
-                 "duplicate_call", "booth_not_permitted", "unknown_booth"]
+                 "duplicate_call", "booth_not_permitted", "unknown_booth", "not_permitted"]
 Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{4}$", examples=["12.3400"])]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 
@@ -55,8 +70,8 @@ class _Body(BaseModel):
 
 class AuthorizeBody(_Body):
     call_id: CallId
-    caller: Text64
-    callee: Text64
+    caller: Caller
+    callee: Callee
     service: Service
     account: Annotated[str, Field(pattern=r"^[0-9]{4,20}$")] | None = None
     booth: Text64 | None = None

@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 
 from ledger.money import format_money
+from ledger.permits import CATEGORIES
 from ringledger.cli.common import (
     actor,
     container,
     emit,
+    fail,
     money,
     positive_money,
     progress_bar,
@@ -44,6 +46,7 @@ def show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
         account = c.ledger.account(number)
         summary = show_money(account.summary())
         summary["holds"] = {h: format_money(v[0]) for h, v in account.holds.items()}
+        summary["permissions"] = account.permissions
         emit(summary, as_json)
 
 
@@ -62,6 +65,31 @@ def retail_plan(
     """Name the tariff a phone bar charges its walk-in customers; booth calls are then priced at retail too."""
     with container() as c:
         emit(show_money(c.ledger.set_retail_plan(number, plan, actor())), False)
+
+
+def _list(text: str | None) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else []
+
+
+@accounts.command("permissions")
+def permissions(
+    number: str,
+    categories: Annotated[str | None, typer.Option(
+        help="Comma-separated: local, national, mobile, hmt, international (default: all).")] = None,
+    allow: Annotated[str | None, typer.Option(help="Prefixes always allowed, comma-separated.")] = None,
+    deny: Annotated[str | None, typer.Option(help="Prefixes never allowed, comma-separated (wins over --allow).")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every limit: the account may dial anything.")] = False,
+) -> None:
+    """Set what an account may dial (replaces its permissions); a refused call answers `not_permitted`."""
+    if clear and (categories is not None or allow is not None or deny is not None):
+        fail("--clear takes no --categories, --allow or --deny")
+    if not clear and categories is None and allow is None and deny is None:
+        fail("give --categories, --allow or --deny, or --clear")
+    rules = None if clear else {
+        "categories": _list(categories) if categories is not None else list(CATEGORIES),
+        "allow": _list(allow), "deny": _list(deny)}
+    with container() as c:
+        emit(show_money(c.ledger.set_call_permissions(number, rules, actor())), False)
 
 
 @accounts.command("unbind")

@@ -121,6 +121,12 @@ def resolve_phones(account: dict[str, Any], info: GraphQLResolveInfo) -> list[st
     return [r[0] for r in rows]
 
 
+@account_type.field("permissions")
+def resolve_account_permissions(account: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any] | None:
+    account_reader(info, account["number"])
+    return ctx(info).container.ledger.account(account["number"]).permissions
+
+
 @account_type.field("holds")
 def resolve_account_holds(account: dict[str, Any], info: GraphQLResolveInfo) -> list[dict[str, Any]]:
     return views.holds(ctx(info).container.views, account["number"])
@@ -185,6 +191,15 @@ def resolve_bind(_: Any, info: GraphQLResolveInfo, number: str, phone: str) -> d
 def resolve_set_retail_plan(_: Any, info: GraphQLResolveInfo, number: str, plan: str | None = None) -> dict[str, Any]:
     c = operator(info)
     c.container.ledger.set_retail_plan(number, plan, c.actor)
+    return _fresh(c, number)
+
+
+@mutation.field("setCallPermissions")
+def resolve_set_call_permissions(_: Any, info: GraphQLResolveInfo, number: str,
+                                 permissions: dict[str, Any] | None = None) -> dict[str, Any]:
+    c = operator(info)
+    rules = None if permissions is None else {k: v for k, v in permissions.items() if v is not None}
+    c.container.ledger.set_call_permissions(number, rules, c.actor)
     return _fresh(c, number)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from ledger.accounts import ACTIVE
 from ledger.blacklists import EVERYWHERE
 from ledger.callbacks import BRIDGED, PLACED, CallbackNotOpen, CallbackRequest, leg_a, leg_b
-from ledger.text import check_text
+from ledger.text import MAX_CALLEE_DIGITS, check_digits, check_text
 from ledger.unit_of_work import UnitOfWork
 from services.callback.base import CallbacksBase, NotCallable
 from services.callback.grants import bridged_seconds, warn_after
@@ -24,7 +24,7 @@ from services.charging import CallRequest
 class Bridging(CallbacksBase):
     def bridge(self, call_id: str, destination: str, actor: str) -> dict[str, Any]:
         """The subscriber keyed `destination`: authorize both legs together, or say why not (changing nothing)."""
-        check_text(destination, "destination", 64, required=True)
+        check_digits(check_text(destination, "destination", 64, required=True), "destination", MAX_CALLEE_DIGITS)
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
             request = self._request(uow, call_id)

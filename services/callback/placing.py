@@ -19,6 +19,7 @@ from ledger.phones import PhoneBinding
 from ledger.text import check_text
 from ledger.unit_of_work import UnitOfWork
 from services.callback.base import CallbacksBase, NotCallable, fingerprint, place_refusal
+from services.charging.permits import account_refusal
 from services.charging.requests import e164_of
 from services.ports import Origination
 
@@ -49,6 +50,9 @@ class Placing(CallbacksBase):
             try:
                 account, plan = self._caller_account(uow, subscriber, caller)
                 quote = self._quote(subscriber or caller, plan, access_number)
+                refused = account_refusal(account, quote.e164, quote.category)  # leg A calls the subscriber
+                if refused is not None:
+                    raise NotCallable(*refused, account.number)
                 setup = self.policy.setup_seconds
                 if quote.cost(setup) > account.available:
                     raise NotCallable("insufficient_funds",

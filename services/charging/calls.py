@@ -61,6 +61,7 @@ from services.charging.requests import (
     e164_of,
     refusal_answer,
 )
+from services.charging.permits import account_refusal  # the account's call permissions
 from services.charging.rerating import Rerating
 from services.phonebar.permits import booth_refusal, note_charge  # phone-bar booths and deposit alert
 
@@ -183,6 +184,9 @@ class Charging(Granting, Rerating, Blacklisting):
         except InvalidNumber as err:
             raise Refusal("no_rate", str(err), account) from None
         dest = {"e164": destination.e164, "category": destination.category, "prefix": None, "name": None}
+        refused = account_refusal(account, destination.e164, destination.category)  # the account's permissions
+        if refused is not None:
+            raise Refusal(*refused, account, dest)
         booth_refused = booth_refusal(uow, account, req.booth, destination)  # phone-bar booth permissions
         if booth_refused is not None:
             raise Refusal(*booth_refused, account, dest)

@@ -12,10 +12,11 @@ from typing import Any
 
 from ledger.accounts import CLOSED, Account
 from ledger.application import Ledger
-from ledger.booths import CATEGORIES, Booth, BoothNotFound, booth_id, check_booth_name, check_permissions
+from ledger.booths import Booth, BoothNotFound, booth_id, check_booth_name
 from ledger.errors import AccountNotFound, InvalidRequest
 from ledger.ids import account_id
 from ledger.money import check_amount
+from ledger.permits import CATEGORIES, check_permissions
 from ledger.phonebars import PhoneBar, phonebar_id
 from ledger.text import check_text
 from ledger.unit_of_work import UnitOfWork

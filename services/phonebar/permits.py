@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ledger.accounts import Account
-from ledger.booths import Booth, booth_id, refusal
+from ledger.booths import Booth, booth_id
+from ledger.permits import refusal
 from ledger.money import format_money
 from ledger.phonebars import PhoneBar, phonebar_id
 from ledger.unit_of_work import UnitOfWork

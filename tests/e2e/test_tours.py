@@ -36,7 +36,7 @@ from rating.deck import parse_deck
 REPO = Path(__file__).resolve().parents[2]
 TOURS = REPO / "docs" / "tours"
 MARK = "# --- README block ---\n"
-TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "phonebar", "auditor")
+TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "phonebar", "permits", "auditor")
 
 
 # --- the README and the scripts say the same thing ------------------------------------------
@@ -273,6 +273,16 @@ def test_the_phone_bar_tour_refuses_by_booth_bills_at_retail_and_sends_the_owner
     while "sms_send" not in (server.workdir / "server.log").read_text():
         assert time.monotonic() < deadline, "no low-deposit SMS was sent"
         time.sleep(0.5)
+
+
+def test_the_permissions_tour_refuses_what_the_account_may_not_dial(server: Server) -> None:
+    docs = documents(server.tour("permits"))
+    rules = {"categories": ["local", "mobile"], "allow": [], "deny": ["861380013"]}
+    assert [d["permissions"] for d in docs if "permissions" in d] == [rules, None]  # set, then cleared
+    answers = [d for d in docs if "authorized" in d]
+    assert [(d["call_id"], d["authorized"], d["reason"], d["hold"]) for d in answers] == [
+        ("lim-hk", False, "not_permitted", "0.0000"), ("lim-1", True, None, "0.5000")]  # a first slice of 300 s at 0.10
+    assert first(docs, "charged")["charged"] == "0.1000"
 
 
 def test_the_auditors_tour_verifies_the_noted_digest_and_cannot_change_anything(server: Server) -> None:

@@ -197,6 +197,27 @@ def test_a_callback_is_refused_without_a_card_or_money_and_a_destination_refusal
     assert trial_balance(container) == 0
 
 
+def test_a_card_limited_by_the_operator_is_refused_a_destination_it_may_not_dial(
+        container: Container, switch: tuple[TestClient, RecordingDialer, RecordingSmsGateway]) -> None:
+    client, dialer, _ = switch
+    (card, _pin), = cards(container, "callback", 1, 30_0000, "CB7")
+    container.ledger.bind(card, SUBSCRIBER, "test")
+    container.ledger.set_call_permissions(card, {"categories": ["local", "mobile"]}, "op")  # leg A is a mobile
+    assert post(client, "/v1/callback/calls", {"call_id": "cb-7", "caller": SUBSCRIBER,
+                                               "access_number": ACCESS})["callback"] is True
+    before = events(container)
+    hong_kong = post(client, "/v1/callback/calls/cb-7/destination", {"destination": "+85221234567"})
+    assert (hong_kong["bridged"], hong_kong["reason"]) == (False, "not_permitted"), hong_kong
+    assert events(container) == before and container.ledger.account(card).held == 0
+    assert post(client, "/v1/callback/calls/cb-7/destination", {"destination": DESTINATION})["bridged"] is True
+    # A card that may not dial the subscriber's own (mobile) number is not called back at all.
+    container.ledger.set_call_permissions(card, {"categories": ["local"]}, "op")
+    dialled = len(dialer.originated)
+    refused = post(client, "/v1/callback/calls", {"call_id": "cb-8", "caller": SUBSCRIBER, "access_number": ACCESS})
+    assert (refused["callback"], refused["reason"]) == (False, "not_permitted"), refused
+    assert len(dialer.originated) == dialled
+
+
 def test_a_callback_without_a_destination_charges_leg_a_alone(
         container: Container, switch: tuple[TestClient, RecordingDialer, RecordingSmsGateway]) -> None:
     client, _, _ = switch
