@@ -89,7 +89,9 @@ def card_inventory(db: ViewDB, batch: str | None = None) -> list[dict[str, Any]]
     """Per batch: cards in stock (issued), sold, redeemed, cancelled, and value still outstanding.
 
     Outstanding is what the house still owes on the batch: the face of sold,
-    unredeemed vouchers, or the balances left on sold callback cards.
+    unredeemed vouchers, or the balances left on sold callback cards. Paid is
+    what buyers paid for every card ever sold from the batch, discount the face
+    value given up on them (face x cards sold = paid + discount).
     """
     where, params = ("WHERE b.name = ?", (batch,)) if batch else ("", ())
     rows = db.query(
@@ -98,17 +100,19 @@ def card_inventory(db: ViewDB, batch: str | None = None) -> list[dict[str, Any]]
         " COALESCE(SUM(CASE WHEN c.status = 'sold' THEN 1 ELSE 0 END), 0),"
         " COALESCE(SUM(CASE WHEN c.status = 'redeemed' THEN 1 ELSE 0 END), 0),"
         " COALESCE(SUM(CASE WHEN c.status = 'cancelled' THEN 1 ELSE 0 END), 0),"
-        " (SELECT COALESCE(SUM(a.balance), 0) FROM accounts a WHERE a.batch = b.name AND a.status <> 'closed')"
+        " (SELECT COALESCE(SUM(a.balance), 0) FROM accounts a WHERE a.batch = b.name AND a.status <> 'closed'),"
+        " COALESCE(SUM(c.price), 0), COALESCE(SUM(CASE WHEN c.price IS NULL THEN 0 ELSE c.face - c.price END), 0)"
         f" FROM card_batches b LEFT JOIN cards c ON c.batch = b.name {where}"
         " GROUP BY b.name, b.kind, b.face, b.count ORDER BY b.name",
         params,
     )
     out = []
-    for name, kind, face, count, issued, sold, redeemed, cancelled, balances in rows:
+    for name, kind, face, count, issued, sold, redeemed, cancelled, balances, paid, discount in rows:
         outstanding = int(sold) * int(face) if kind == "voucher" else int(balances)
         out.append({
             "batch": name, "kind": kind, "face": int(face), "count": int(count), "issued": int(issued),
             "sold": int(sold), "redeemed": int(redeemed), "cancelled": int(cancelled), "outstanding": outstanding,
+            "paid": int(paid), "discount": int(discount),
         })
     return out
 
