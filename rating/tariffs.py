@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rating.discounts import PercentOff
 from rating.numberplan import CATEGORIES
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -132,6 +133,8 @@ class RateRow:
     prefix: str | None = None
     category: str | None = None
     bands: tuple[TimeBand, ...] = ()
+    #: Tariff discounts that may apply to this row (chosen by band at rating), see `rating.discounts`.
+    discounts: tuple[PercentOff, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("price_per_minute", "connect_fee", "minimum_charge"):
@@ -149,6 +152,7 @@ class RateRow:
                 f"rate row {self.name!r}: category {self.category!r} is not one of {sorted(CATEGORIES)}"
             )
         object.__setattr__(self, "bands", tuple(self.bands))
+        object.__setattr__(self, "discounts", tuple(self.discounts))
 
     @property
     def key(self) -> str:
@@ -166,6 +170,7 @@ class RateRow:
             "connect_fee": self.connect_fee,
             "minimum_charge": self.minimum_charge,
             "bands": [band.to_dict() for band in self.bands],
+            **({"discounts": [d.to_dict() for d in self.discounts]} if self.discounts else {}),
         }
 
     @classmethod
@@ -180,6 +185,7 @@ class RateRow:
             connect_fee=data["connect_fee"],
             minimum_charge=data["minimum_charge"],
             bands=tuple(TimeBand.from_dict(b) for b in data.get("bands", ())),
+            discounts=tuple(PercentOff.from_dict(d) for d in data.get("discounts", ())),
         )
 
 
