@@ -14,11 +14,13 @@ Nothing here reads a clock or does I/O; all arithmetic is on ints.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 FULL = 10_000  # basis points in 100 %
+_PERCENT = re.compile(r"([0-9]{1,3})(?:\.([0-9]{1,2}))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,20 @@ class PercentOff:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PercentOff:
         return cls(basis_points=data["basis_points"], category=data.get("category"), band=data.get("band"))
+
+
+def basis_points(percent: str) -> int:
+    """``"12.5"`` → 1250: a percentage as text (ASCII digits, at most two decimals) in basis points."""
+    match = _PERCENT.fullmatch(percent) if isinstance(percent, str) else None
+    if match is None:
+        raise ValueError(f"a percentage is written like 10 or 12.5 (at most two decimals), got {percent!r}")
+    whole, frac = match.group(1), (match.group(2) or "").ljust(2, "0")
+    return int(whole) * 100 + int(frac)
+
+
+def percent_text(bp: int) -> str:
+    """1250 → ``"12.50"``."""
+    return f"{bp // 100}.{bp % 100:02d}"
 
 
 def for_category(rules: Iterable[PercentOff], category: str) -> tuple[PercentOff, ...]:
@@ -69,4 +85,4 @@ def list_budget(available: int, basis_points: int) -> int | None:
     return ((available + 1) * FULL - 1) // keep
 
 
-__all__ = ["FULL", "PercentOff", "basis_points_for", "discount_of", "for_category", "list_budget"]
+__all__ = ["FULL", "PercentOff", "basis_points", "basis_points_for", "percent_text", "discount_of", "for_category", "list_budget"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -291,9 +291,9 @@ def select_version(plans: Iterable[TariffPlan], at: datetime) -> TariffPlan | No
 class TariffBook:
     """All versions of one named tariff, answering which one is in force at an instant."""
 
-    __slots__ = ("_plans", "_starts", "name")
+    __slots__ = ("_plans", "_starts", "discounts", "name")
 
-    def __init__(self, plans: Iterable[TariffPlan]) -> None:
+    def __init__(self, plans: Iterable[TariffPlan], discounts: Iterable[PercentOff] = ()) -> None:
         ordered = sorted(plans, key=lambda p: (p.effective_from, p.version))
         if not ordered:
             raise ValueError("a tariff book needs at least one plan")
@@ -306,10 +306,17 @@ class TariffBook:
         self.name = ordered[0].name
         self._plans = tuple(ordered)
         self._starts = tuple(p.effective_from for p in ordered)
+        #: The operator's tariff discounts on this tariff, whatever the version (`rating.discounts`).
+        self.discounts = tuple(discounts)
 
     @property
     def versions(self) -> tuple[TariffPlan, ...]:
         return self._plans
+
+    def discounted(self, row: RateRow, category: str) -> RateRow:
+        """``row`` carrying the discounts that may apply to a destination of ``category``."""
+        rules = tuple(r for r in self.discounts if r.category is None or r.category == category)
+        return replace(row, discounts=rules) if rules or row.discounts else row
 
     def at(self, instant: datetime) -> TariffPlan | None:
         """The version in force at ``instant`` (None before the first one starts)."""

@@ -200,6 +200,8 @@ class Charging(Granting, Rerating, Blacklisting):
         if row is None:
             raise Refusal("no_rate", f"tariff {plan.name} v{plan.version} has no rate for {destination.e164}",
                            account, dest)
+        assert book is not None
+        row = book.discounted(row, destination.category)  # the hold is sized on the discounted price
         dest.update(prefix=row.prefix, name=row.name)
         max_seconds = self.first_grant(row, account.available, now, plan.zone, req.cap_seconds)
         if max_seconds <= 0:

@@ -27,6 +27,9 @@ class Rerating(Tariffs):
             row = plan.find_rate(destination)
             if row is None:
                 raise NoRateForCall(f"tariff {plan.name} v{plan.version} has no rate for {destination.e164}")
+            book = self.tariff(plan_name)
+            assert book is not None
+            row = book.discounted(row, session.category)
             cost = rate_call(row, session.billsec, session.rated_at, plan.zone).cost
             difference = cost - session.cost
             if difference == 0 and (plan.name, plan.version) == (session.plan, session.plan_version):

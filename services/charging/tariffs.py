@@ -13,6 +13,7 @@ from ledger.errors import InvalidRequest
 from ledger.tariff_book import TariffBook, TariffNotFound
 from ledger.unit_of_work import UnitOfWork, evict
 from rating.numberplan import InvalidNumber
+from rating.discounts import PercentOff
 from rating.rate import price_at, rate_call
 from rating.tariffs import RateRow, TariffPlan
 from rating.tariffs import TariffBook as RatingBook
@@ -41,6 +42,23 @@ class Tariffs(ChargingBase):
             self._books.pop(name, None)
         return result
 
+    def set_discounts(self, name: str, rules: Sequence[PercentOff], actor: str, *,
+                      add: bool = False) -> dict[str, Any]:
+        """Replace tariff `name`'s discounts (an empty list removes them), or with `add` add to them;
+        calls authorized from then on are rated with them."""
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            book = uow.find(tariff_id(name), TariffBook)
+            if book is None or not book.plans:
+                raise TariffNotFound(f"no tariff {name}")
+            book.set_discounts([*(book.discounts if add else []), *(r.to_dict() for r in rules)], actor)
+            return {"name": name, "discounts": list(book.discounts)}
+
+        result = self.ledger.execute(command)
+        with self._lock:
+            self._books.pop(name, None)
+        return result
+
     def tariff(self, name: str) -> RatingBook | None:
         """Every version of tariff `name` (cached until the log shows it changed)."""
         now = time.monotonic()
@@ -49,7 +67,8 @@ class Tariffs(ChargingBase):
             return cached[1]
         evict(self.ledger, [tariff_id(name)])
         book = UnitOfWork(self.ledger).find(tariff_id(name), TariffBook)
-        loaded = RatingBook(TariffPlan.from_dict(p) for p in book.plans) if book and book.plans else None
+        loaded = (RatingBook((TariffPlan.from_dict(p) for p in book.plans),
+                             (PercentOff.from_dict(d) for d in book.discounts)) if book and book.plans else None)
         with self._lock:
             self._books[name] = (now, loaded)
         self._drop_if_stale(tariff_id(name), book, lambda: self._books.pop(name, None))

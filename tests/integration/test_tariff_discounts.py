@@ -1,0 +1,101 @@
+"""Tariff discounts: rated as their own line, the hold sized on the discounted price, CDRs show all three."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ledger.call_ids import tariff_id
+from ledger.errors import InvalidRequest
+from ledger.tariff_book import TariffBook, TariffNotFound
+from ledger.unit_of_work import UnitOfWork
+from rating.discounts import PercentOff
+from rating.tariffs import RateRow, TimeBand
+from ringledger.container import Container
+from services.charging import Charging, ChargingPolicy
+from services.fakes import FixedClock
+from tests.charging_support import ACCOUNT, LOCAL, PEAK, call, trial_balance
+from tests.integration.test_grants import assert_views_rebuild_alike
+
+#: Local calls 1.00 a minute, 0.50 at night (Beijing 21:00-07:00); 60/60.
+ROWS = [RateRow(name="Local", category="local", price_per_minute=1_0000,
+                bands=(TimeBand("night", "21:00", "07:00", 5000),))]
+
+
+def engine(c: Container, balance: int = 10_0000) -> tuple[Charging, FixedClock]:
+    clock = FixedClock(PEAK)
+    charging = Charging(c.ledger, ChargingPolicy(refresh_seconds=0, grant_seconds=3600), clock)
+    charging.publish_plan("disc", ROWS, PEAK - timedelta(days=1), "test")
+    c.ledger.open_account("subscriber", "test", number=ACCOUNT, plan="disc")
+    c.ledger.deposit(ACCOUNT, balance, "test")
+    c.ledger.bind(ACCOUNT, "+8613800138000", "test")
+    return charging, clock
+
+
+def cdr(c: Container, call_id: str) -> tuple[int, int, int]:
+    c.catch_up()
+    (row,) = c.views.query("SELECT list_price, discount, charged FROM cdrs WHERE call_id = ?", (call_id,))
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def test_a_twenty_percent_discount_shows_on_the_cdr_and_sizes_the_hold(container: Container) -> None:
+    charging, _ = engine(container)
+    charging.set_discounts("disc", [PercentOff(2000)], "op")
+    answer = charging.authorize(call("d1"))
+    # 10.00 pays 12 whole minutes at 0.80 (not 10 at the list 1.00): the hold is 9.60, never less than the charge.
+    assert (answer["max_seconds"], answer["hold"]) == (720, 9_6000)
+    charging.answer("d1", PEAK)
+    end = charging.end("d1", 125)  # 3 minutes billed
+    assert (end["cost"], end["charged"]) == (2_4000, 2_4000)
+    assert cdr(container, "d1") == (3_0000, 6000, 2_4000)
+    assert container.ledger.account(ACCOUNT).balance == 7_6000
+    assert trial_balance(container) == 0
+    assert_views_rebuild_alike(container)
+
+
+def test_a_band_and_category_rule_applies_only_where_it_matches(container: Container) -> None:
+    charging, clock = engine(container)
+    charging.set_discounts("disc", [PercentOff(5000, category="local", band="night"),
+                                    PercentOff(1000, category="mobile")], "op")
+    charging.authorize(call("day"))
+    charging.answer("day", PEAK)
+    charging.end("day", 60)
+    assert cdr(container, "day") == (1_0000, 0, 1_0000)  # 10:00 Beijing: no rule for local by day
+    night = PEAK + timedelta(hours=13)  # 23:00 Beijing
+    clock.now = night
+    charging.authorize(call("night"))
+    charging.answer("night", night)
+    charging.end("night", 60)
+    assert cdr(container, "night") == (5000, 2500, 2500)
+    assert trial_balance(container) == 0
+
+
+def test_calls_without_a_discount_show_list_price_equal_to_the_charge(container: Container) -> None:
+    charging, _ = engine(container)
+    charging.authorize(call("plain"))
+    charging.answer("plain", PEAK)
+    charging.end("plain", 61)
+    assert cdr(container, "plain") == (2_0000, 0, 2_0000)
+
+
+@pytest.mark.parametrize("rules", [
+    [{"basis_points": 0}], [{"basis_points": 10_001}], [{"basis_points": 100, "category": "moon"}],
+    [{"basis_points": 100, "band": "night\x00"}], [{"percent": 5}],
+])
+def test_a_bad_rule_is_refused_and_changes_nothing(container: Container, rules: list) -> None:
+    charging, _ = engine(container)
+    charging.set_discounts("disc", [PercentOff(1500)], "op")
+
+    def command(uow: UnitOfWork) -> None:
+        uow.get(tariff_id("disc"), TariffBook, lambda: AssertionError()).set_discounts(rules, "op")
+
+    with pytest.raises(InvalidRequest):
+        container.ledger.execute(command)
+    assert [d.basis_points for d in charging.tariff("disc").discounts] == [1500]
+
+
+def test_a_discount_on_an_unknown_tariff_is_refused(container: Container) -> None:
+    charging, _ = engine(container)
+    with pytest.raises(TariffNotFound):
+        charging.set_discounts("nope", [PercentOff(1000)], "op")
