@@ -109,7 +109,11 @@ class Tariffs(ChargingBase):
             destination = classify_callee(dialled, dial, caller_area(e164_of(caller, dial) if caller else None, dial))
         except InvalidNumber as err:
             raise InvalidRequest(str(err)) from None
-        return RateQuote(destination.e164, destination.category, plan, plan.find_rate(destination), when)
+        row = plan.find_rate(destination)
+        book = self.tariff(plan_name)
+        if row is not None and book is not None:
+            row = book.discounted(row, destination.category)  # the cost quoted is what a call is charged
+        return RateQuote(destination.e164, destination.category, plan, row, when)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from rating.deck import parse_deck
 REPO = Path(__file__).resolve().parents[2]
 TOURS = REPO / "docs" / "tours"
 MARK = "# --- README block ---\n"
-TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "phonebar", "auditor")
+TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "phonebar", "discounts", "auditor")
 
 
 # --- the README and the scripts say the same thing ------------------------------------------
@@ -273,6 +273,21 @@ def test_the_phone_bar_tour_refuses_by_booth_bills_at_retail_and_sends_the_owner
     while "sms_send" not in (server.workdir / "server.log").read_text():
         assert time.monotonic() < deadline, "no low-deposit SMS was sent"
         time.sleep(0.5)
+
+
+def test_the_discounts_tour_sells_a_card_below_face_and_charges_a_discounted_call(server: Server) -> None:
+    docs = documents(server.tour("discounts"))
+    sale = first(docs, "paid")
+    assert (sale["value"], sale["paid"], sale["discount"]) == ("50.0000", "45.0000", "5.0000")
+    (inventory,) = next(d for d in docs if isinstance(d, list) and d and d[0].get("batch") == "PROMO1")
+    assert (inventory["paid"], inventory["discount"]) == ("45.0000", "5.0000")
+    authorized = first(docs, "authorized")
+    assert authorized["authorized"] is True
+    (cdr,) = next(d for d in docs if isinstance(d, list) and d and d[0].get("call_id") == "promo-1")
+    assert (cdr["list_price"], cdr["discount"], cdr["charged"]) == ("0.4500", "0.0900", "0.3600")
+    trial = first(docs, "customer_balances")
+    assert trial["total"] == "0.0000"
+    assert trial["house"]["house:discounts:cards"] == "-5.0000"
 
 
 def test_the_auditors_tour_verifies_the_noted_digest_and_cannot_change_anything(server: Server) -> None:
