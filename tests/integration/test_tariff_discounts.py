@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from ringledger.container import Container
 from services.charging import Charging, ChargingPolicy
 from services.fakes import FixedClock
 from tests.charging_support import ACCOUNT, LOCAL, PEAK, call, trial_balance
+from tests.integration.portal_support import open_portal
 from tests.integration.test_grants import assert_views_rebuild_alike
 
 #: Local calls 1.00 a minute, 0.50 at night (Beijing 21:00-07:00); 60/60.
@@ -99,3 +101,50 @@ def test_a_discount_on_an_unknown_tariff_is_refused(container: Container) -> Non
     charging, _ = engine(container)
     with pytest.raises(TariffNotFound):
         charging.set_discounts("nope", [PercentOff(1000)], "op")
+
+
+SET = ("mutation($d: [TariffDiscountInput!]!) { setTariffDiscounts(plan: \"disc\", discounts: $d) "
+       "{ percent basisPoints category band } }")
+
+
+def test_the_portal_sets_discounts_and_shows_them_on_the_cdr(container: Container) -> None:
+    portal = open_portal(container)
+    charging, _ = engine(container)
+    done = portal.gql("operator", SET, d=[{"percent": "12.5", "category": "local"}])["data"]["setTariffDiscounts"]
+    assert done == [{"percent": "12.50", "basisPoints": 1250, "category": "local", "band": None}]
+    charging.authorize(call("p1"))
+    charging.answer("p1", PEAK)
+    charging.end("p1", 60)
+    container.catch_up()
+    shown = portal.gql("auditor", '{ cdr(callId: "p1") { listPrice discount charged } }')["data"]["cdr"]
+    assert shown == {"listPrice": "1.0000", "discount": "0.1250", "charged": "0.8750"}
+    listed = portal.gql("auditor", '{ tariffDiscounts(plan: "disc") { basisPoints } }')["data"]["tariffDiscounts"]
+    assert listed == [{"basisPoints": 1250}]
+
+
+@pytest.mark.parametrize("bad", [{"percent": "0"}, {"percent": "100.01"}, {"percent": "1e2"}, {"percent": "-5"},
+                                 {"percent": "10", "category": "moon"}])
+def test_the_portal_refuses_a_bad_rule_and_keeps_the_old_ones(container: Container, bad: dict) -> None:
+    portal = open_portal(container)
+    engine(container)
+    portal.gql("operator", SET, d=[{"percent": "5"}])
+    refused = portal.gql("operator", SET, d=[{"percent": "20"}, bad])
+    assert refused["errors"][0]["extensions"]["code"] == "invalid_request"
+    listed = portal.gql("auditor", '{ tariffDiscounts(plan: "disc") { basisPoints } }')["data"]["tariffDiscounts"]
+    assert listed == [{"basisPoints": 500}]
+    assert portal.gql("bar_a", SET, d=[])["errors"][0]["extensions"]["code"] == "forbidden"
+
+
+def test_the_cli_adds_lists_and_clears_discounts_and_refuses_bad_ones(cli, container: Container) -> None:
+    engine(container)
+    cli("tariffs", "discount", "disc", "--percent", "20")
+    out = json.loads(cli("tariffs", "discount", "disc", "--percent", "50", "--category", "local", "--band", "night"))
+    assert [(d["percent"], d["category"], d["band"]) for d in out["discounts"]] == [
+        ("20.00", None, None), ("50.00", "local", "night")]
+    for bad in (["--percent", "101"], ["--percent", "ten"], ["--percent", "5", "--category", "moon"],
+                ["--percent", "5", "--clear"]):
+        err = cli("tariffs", "discount", "disc", *bad, code=2)
+        assert err.strip().startswith("error:") and len(err.strip().splitlines()) == 1, err
+    cli("tariffs", "discount", "nope", "--percent", "5", code=2)
+    assert len(json.loads(cli("tariffs", "discount", "disc"))["discounts"]) == 2
+    assert json.loads(cli("tariffs", "discount", "disc", "--clear"))["discounts"] == []
