@@ -85,6 +85,32 @@ def daily_revenue(db: ViewDB, tz: str, start: date, end: date) -> list[dict[str,
     ]
 
 
+def daily_card_sales(db: ViewDB, tz: str, start: date, end: date) -> list[dict[str, Any]]:
+    """Cards sold per local day and batch, days start..end inclusive: face value, price paid, discount.
+
+    Card sales are not revenue (the cash is owed back as credit until used), so
+    they are reported beside it: `paid` is the cash taken, `discount` the face
+    value given up (face = paid + discount).
+    """
+    lo, hi = local_day_bounds(start, end, tz)
+    rows = db.query(
+        "SELECT sold_at, batch, face, price FROM cards WHERE sold_at >= ? AND sold_at < ? ORDER BY sold_at",
+        (lo.isoformat(), hi.isoformat()),
+    )
+    zone = ZoneInfo(tz)
+    days: dict[tuple[str, str], list[int]] = {}
+    for sold_at, batch, face, price in rows:
+        day = datetime.fromisoformat(sold_at).astimezone(zone).date().isoformat()
+        entry = days.setdefault((day, batch), [0, 0, 0])
+        entry[0] += 1
+        entry[1] += int(face)
+        entry[2] += int(price)
+    return [
+        {"day": d, "batch": b, "cards": v[0], "face": v[1], "paid": v[2], "discount": v[1] - v[2]}
+        for (d, b), v in sorted(days.items())
+    ]
+
+
 def card_inventory(db: ViewDB, batch: str | None = None) -> list[dict[str, Any]]:
     """Per batch: cards in stock (issued), sold, redeemed, cancelled, and value still outstanding.
 

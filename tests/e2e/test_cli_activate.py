@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 
 
@@ -65,6 +67,11 @@ def test_a_card_sold_at_45_for_a_50_face_books_the_discount(cli, tmp_path: Path)
     assert (row["sold"], row["paid"], row["discount"]) == (1, "45.0000", "5.0000")
     assert cli("reports", "inventory", "--batch", "VD", "--csv", "-").splitlines()[0].endswith(
         "outstanding,paid,discount")
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the day the sale event was recorded
+    (sold,) = json.loads(cli("reports", "card-sales", "--from", str(today - dt.timedelta(days=1)),
+                             "--to", str(today + dt.timedelta(days=1))))
+    assert (sold["batch"], sold["cards"], sold["face"], sold["paid"], sold["discount"]) == (
+        "VD", 1, "50.0000", "45.0000", "5.0000")
 
 
 def test_a_price_above_face_or_below_zero_sells_nothing(cli, tmp_path: Path) -> None:

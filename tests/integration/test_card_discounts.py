@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from ledger import house
@@ -9,7 +12,7 @@ from eventsourcing.persistence import StoredEvent
 
 from ledger.errors import InvalidRequest
 from ledger.ids import voucher_id
-from projections.reports import card_inventory
+from projections.reports import card_inventory, daily_card_sales
 from ringledger.container import Container
 from tests.charging_support import trial_balance
 from tests.integration.test_grants import assert_views_rebuild_alike
@@ -40,6 +43,10 @@ def test_a_card_sold_at_45_for_a_50_face(container: Container, kind: str) -> Non
     assert trial_balance(container) == 0
     (row,) = card_inventory(container.views, "B1")
     assert (row["sold"], row["paid"], row["discount"]) == (1, 45_0000, 5_0000)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    (sales,) = daily_card_sales(container.views, "Asia/Shanghai", today - timedelta(days=1), today + timedelta(days=1))
+    assert (sales["batch"], sales["cards"], sales["face"], sales["paid"], sales["discount"]) == (
+        "B1", 1, 50_0000, 45_0000, 5_0000)
     assert_views_rebuild_alike(container)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from ringledger.container import Container
@@ -47,6 +50,12 @@ def test_cards_sold_below_face_show_price_paid_and_discount(portal: Portal) -> N
     assert done == {"sold": 2, "value": "10.0000", "paid": "9.0000", "discount": "1.0000"}
     rows = portal.gql("auditor", HOUSE)["data"]["cardInventory"]["rows"]
     assert rows == [{"sold": 2, "paid": "9.0000", "discount": "1.0000"}]
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    sales = portal.gql("auditor", "query($f: Date!, $t: Date!) { dailyRevenue(from: $f, to: $t) "
+                       "{ cardSales { batch cards face paid discount } } }",
+                       f=(today - timedelta(days=1)).isoformat(), t=(today + timedelta(days=1)).isoformat())
+    assert sales["data"]["dailyRevenue"]["cardSales"] == [
+        {"batch": "V1", "cards": 2, "face": "10.0000", "paid": "9.0000", "discount": "1.0000"}]
 
 
 @pytest.mark.parametrize("price", ["5.01", "-0.01"])
