@@ -22,6 +22,7 @@ from rating.discounts import PercentOff
 from rating.numberplan import CATEGORIES
 
 MAX_DISCOUNTS = 50
+MAX_FREE_MINUTES = 31 * 24 * 60  # a whole month
 
 
 class TariffBook(Aggregate):
@@ -31,6 +32,8 @@ class TariffBook(Aggregate):
 
     #: Tariff discounts of this plan (`rating.discounts.PercentOff` dicts), whatever the version.
     discounts: tuple[dict[str, Any], ...] = ()
+    #: Free minutes a month for each account on this tariff (0: none).
+    free_minutes: int = 0
 
     def __init__(self, name: str, actor: str) -> None:
         self.name = name
@@ -96,6 +99,20 @@ class TariffBook(Aggregate):
             raise InvalidRequest(f"a tariff has at most {MAX_DISCOUNTS} discount rules")
         self.trigger_event(self.DiscountsSet, discounts=[PercentOff.from_dict(r).to_dict() for r in discounts],
                            actor=actor)
+
+    class FreeMinutesSet(Aggregate.Event):
+        """The operator set the free minutes a month each account on this tariff gets (0: none)."""
+
+        minutes: int
+        actor: str
+
+        def apply(self, book: TariffBook) -> None:
+            book.free_minutes = self.minutes
+
+    def set_free_minutes(self, minutes: int, actor: str) -> None:
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= MAX_FREE_MINUTES:
+            raise InvalidRequest(f"free minutes a month are 0 to {MAX_FREE_MINUTES}, got {minutes!r}")
+        self.trigger_event(self.FreeMinutesSet, minutes=minutes, actor=actor)
 
     def plan_version(self, number: int) -> dict[str, Any]:
         if not 1 <= number <= len(self.plans):

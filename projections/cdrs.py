@@ -3,9 +3,9 @@
 A row is inserted when the call is authorized or refused and updated as it
 is answered, reported, ended, expired or rerated; `charged` is what the
 hangup took and never changes, `cost` is what the call costs after every
-rerating. `list_price` and `discount` are the rating of the call's seconds
-at its recorded rate (a tariff discount is its own line: list_price -
-discount is what the rate charges; `charged` is less only when capped). Instants are ISO 8601 UTC strings, so text order is time order.
+rerating. `list_price` is the call's seconds at its recorded rate before any
+discount, `discount` the tariff discount and free minutes taken off it
+(list_price - discount is the cost; `charged` is less only when capped). Instants are ISO 8601 UTC strings, so text order is time order.
 """
 
 from __future__ import annotations
@@ -140,14 +140,19 @@ def _cut(row: dict[str, Any], e: Any) -> dict[str, Any]:
     return {**row, "flags": _flags(row["flags"], "cut")}
 
 
-def _lines(rate: str | None, seconds: int, at: datetime | str | None) -> dict[str, int]:
-    """List price and discount of `seconds` at the recorded `rate` answered `at` (0 and 0 unpriced)."""
+def _lines(rate: str | None, seconds: int, at: datetime | str | None, cost: int | None = None) -> dict[str, int]:
+    """List price and discount of `seconds` at the recorded `rate` answered `at` (0 and 0 unpriced).
+
+    With the `cost` an event recorded, the discount is list price - cost, so it
+    includes the free minutes the call used; without, the rate's discount alone.
+    """
     if not rate or not seconds or at is None:
         return {"list_price": 0, "discount": 0}
     stored = json.loads(rate)
     when = datetime.fromisoformat(at) if isinstance(at, str) else at
     charge = rate_call(RateRow.from_dict(stored), seconds, when, stored.get("tz", "Asia/Shanghai"))
-    return {"list_price": charge.list_cost, "discount": charge.discount}
+    discount = charge.discount if cost is None else charge.list_cost - cost
+    return {"list_price": charge.list_cost, "discount": discount}
 
 
 def _rated_at(row: dict[str, Any]) -> str | None:
@@ -157,7 +162,7 @@ def _rated_at(row: dict[str, Any]) -> str | None:
 def _ended(row: dict[str, Any], e: Any) -> dict[str, Any]:
     return {**row, "status": "ended", "billsec": e.billsec, "ended_at": iso(e.ended_at), "cause": e.cause,
             "charged": e.charged, "cost": e.charged, "flags": e.flags,
-            **_lines(row.get("rate"), e.billsec, e.answered_at)}
+            **_lines(row.get("rate"), e.billsec, e.answered_at, e.cost)}
 
 
 def _expired(row: dict[str, Any], e: Any) -> dict[str, Any]:
@@ -181,7 +186,7 @@ def _rerated(row: dict[str, Any], e: Any) -> dict[str, Any]:
     rate = json.dumps(e.rate, sort_keys=True)
     return {**row, "cost": e.cost, "plan": e.plan, "plan_version": e.plan_version, "rate_name": e.rate.get("name"),
             "price_per_minute": e.rate.get("price_per_minute"), "rate": rate,
-            "flags": _flags(row["flags"], "rerated"), **_lines(rate, e.billsec, _rated_at(row))}
+            "flags": _flags(row["flags"], "rerated"), **_lines(rate, e.billsec, _rated_at(row), e.cost)}
 
 
 def _retail(row: dict[str, Any], e: Any) -> dict[str, Any]:

@@ -13,7 +13,10 @@ Rules, each a named function so a tariff dispute can point at one:
   an answered one lists at ``minute_cost + connect_fee``, but at least
   ``minimum_charge``; a tariff discount on the row (`rating.discounts`, the
   largest that applies in the band in force) comes off that list price as
-  its own line, rounded up, and the rest is the cost.
+  its own line, rounded up, and the rest is the cost; free seconds (a
+  monthly allowance, passed in) cover the first billable seconds, and the
+  rest is priced as a call of that many billable seconds (connect fee and
+  minimum charge included), then discounted.
 
 Nothing here reads a clock or does I/O; all arithmetic is on ints.
 """
@@ -43,6 +46,7 @@ class Charge:
     band: str | None
     list_cost: int
     discount: int
+    free_seconds: int = 0
 
 
 class NoRate(LookupError):
@@ -88,15 +92,20 @@ def _cost(row: RateRow, price: int, billable: int) -> int:
     return max(minute_cost(price, billable) + row.connect_fee, row.minimum_charge)
 
 
-def rate_call(row: RateRow, billsec: int, answered_at: datetime, tz: tzinfo | str) -> Charge:
-    """Price a call of ``billsec`` talk seconds answered at ``answered_at``."""
+def rate_call(row: RateRow, billsec: int, answered_at: datetime, tz: tzinfo | str,
+              free_seconds: int = 0) -> Charge:
+    """Price a call of ``billsec`` talk seconds answered at ``answered_at``, ``free_seconds`` of it free at most."""
     if isinstance(billsec, bool) or not isinstance(billsec, int) or billsec < 0:
         raise ValueError(f"billsec must be a non-negative int, got {billsec!r}")
+    if isinstance(free_seconds, bool) or not isinstance(free_seconds, int) or free_seconds < 0:
+        raise ValueError(f"free_seconds must be a non-negative int, got {free_seconds!r}")
     price, band = price_at(row, answered_at, tz)
     billable = billable_seconds(billsec, row.first_increment, row.next_increment)
     listed = _cost(row, price, billable)
-    off = discount_of(listed, basis_points_for(row.discounts, band)) if row.discounts else 0
-    return Charge(listed - off, billable, price, band, listed, off)
+    free = min(free_seconds, billable)
+    payable = _cost(row, price, billable - free) if free else listed
+    off = discount_of(payable, basis_points_for(row.discounts, band)) if row.discounts else 0
+    return Charge(payable - off, billable, price, band, listed, listed - payable + off, free)
 
 
 def rate_destination(

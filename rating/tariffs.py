@@ -291,9 +291,10 @@ def select_version(plans: Iterable[TariffPlan], at: datetime) -> TariffPlan | No
 class TariffBook:
     """All versions of one named tariff, answering which one is in force at an instant."""
 
-    __slots__ = ("_plans", "_starts", "discounts", "name")
+    __slots__ = ("_plans", "_starts", "discounts", "free_minutes", "name")
 
-    def __init__(self, plans: Iterable[TariffPlan], discounts: Iterable[PercentOff] = ()) -> None:
+    def __init__(self, plans: Iterable[TariffPlan], discounts: Iterable[PercentOff] = (),
+                 free_minutes: int = 0) -> None:
         ordered = sorted(plans, key=lambda p: (p.effective_from, p.version))
         if not ordered:
             raise ValueError("a tariff book needs at least one plan")
@@ -308,6 +309,8 @@ class TariffBook:
         self._starts = tuple(p.effective_from for p in ordered)
         #: The operator's tariff discounts on this tariff, whatever the version (`rating.discounts`).
         self.discounts = tuple(discounts)
+        #: Free minutes a month for each account on this tariff.
+        self.free_minutes = free_minutes
 
     @property
     def versions(self) -> tuple[TariffPlan, ...]:

@@ -94,9 +94,11 @@ def discount(
     category: Annotated[str | None, typer.Option(help="Only calls to this destination category.")] = None,
     band: Annotated[str | None, typer.Option(help="Only calls answered in this time band of the tariff.")] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove every discount of the tariff.")] = False,
+    free_minutes: Annotated[int | None, typer.Option("--free-minutes", help="Free minutes a month for each "
+                                                     "account on the tariff (0: none).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Add a tariff discount to PLAN (or --clear them; with neither, list them).
+    """Add a tariff discount to PLAN (or --clear them, or set --free-minutes; with none, list them).
 
     Rules do not stack: a call gets the largest percentage whose category and band
     match it. The discount is rounded up (the customer's favour) and shows on the
@@ -106,6 +108,10 @@ def discount(
         charging = build_charging(c.settings, c.ledger)
         if clear and percent is not None:
             fail("give --percent to add a discount or --clear to remove them, not both")
+        if free_minutes is not None:
+            if clear or percent is not None:
+                fail("set --free-minutes on its own")
+            charging.set_free_minutes(plan, free_minutes, actor())
         if clear:
             result = charging.set_discounts(plan, [], actor())
         elif percent is not None:
@@ -119,5 +125,7 @@ def discount(
             if book is None:
                 fail(f"no tariff {plan}")
             result = {"name": plan, "discounts": [d.to_dict() for d in book.discounts]}
+        book = charging.tariff(plan)
+        result["free_minutes"] = book.free_minutes if book is not None else 0
     result["discounts"] = [{**d, "percent": percent_text(d["basis_points"])} for d in result["discounts"]]
     emit(result, as_json)

@@ -247,4 +247,10 @@ def resolve_set_discounts(_: Any, info: GraphQLResolveInfo, plan: str,
     return _discounts(charging(c).set_discounts(plan, rules, c.actor)["discounts"])
 
 
+@mutation.field("setTariffFreeMinutes")
+def resolve_set_free_minutes(_: Any, info: GraphQLResolveInfo, plan: str, minutes: int) -> int:
+    c = operator(info)
+    return int(charging(c).set_free_minutes(plan, minutes, c.actor)["free_minutes"])
+
+
 BINDABLES = [query, mutation, version_type, lookup_type]

@@ -120,6 +120,10 @@ def test_the_portal_sets_discounts_and_shows_them_on_the_cdr(container: Containe
     assert shown == {"listPrice": "1.0000", "discount": "0.1250", "charged": "0.8750"}
     listed = portal.gql("auditor", '{ tariffDiscounts(plan: "disc") { basisPoints } }')["data"]["tariffDiscounts"]
     assert listed == [{"basisPoints": 1250}]
+    free = 'mutation($m: Int!) { setTariffFreeMinutes(plan: "disc", minutes: $m) }'
+    assert portal.gql("operator", free, m=100)["data"]["setTariffFreeMinutes"] == 100
+    assert portal.gql("operator", free, m=-3)["errors"][0]["extensions"]["code"] == "invalid_request"
+    assert charging.tariff("disc").free_minutes == 100
 
 
 @pytest.mark.parametrize("bad", [{"percent": "0"}, {"percent": "100.01"}, {"percent": "1e2"}, {"percent": "-5"},
@@ -148,3 +152,40 @@ def test_the_cli_adds_lists_and_clears_discounts_and_refuses_bad_ones(cli, conta
     cli("tariffs", "discount", "nope", "--percent", "5", code=2)
     assert len(json.loads(cli("tariffs", "discount", "disc"))["discounts"]) == 2
     assert json.loads(cli("tariffs", "discount", "disc", "--clear"))["discounts"] == []
+    assert json.loads(cli("tariffs", "discount", "disc", "--free-minutes", "30"))["free_minutes"] == 30
+    cli("tariffs", "discount", "disc", "--free-minutes", "-1", code=2)
+    cli("tariffs", "discount", "disc", "--free-minutes", "5", "--percent", "5", code=2)
+    assert json.loads(cli("tariffs", "discount", "disc"))["free_minutes"] == 30
+
+
+def test_free_minutes_are_used_first_then_charged_and_come_back_next_month(container: Container) -> None:
+    charging, clock = engine(container)
+    charging.set_free_minutes("disc", 2, "op")
+    for n, billsec in enumerate((90, 90), 1):  # each bills 120 s; the month gives 120 free seconds
+        answer = charging.authorize(call(f"f{n}"))
+        # The hold never counts on free minutes: 10.00 holds 10 minutes at the full price.
+        assert (answer["max_seconds"], answer["hold"]) == (600, 10_0000)
+        charging.answer(f"f{n}", PEAK)
+        charging.end(f"f{n}", billsec)
+    assert cdr(container, "f1") == (2_0000, 2_0000, 0)  # all free: the discount line is the whole list price
+    assert cdr(container, "f2") == (2_0000, 0, 2_0000)  # none left this month
+    next_month = PEAK.replace(month=6, day=3)  # 3 June 2024, 10:00 Beijing
+    clock.now = next_month
+    charging.authorize(call("f3"))
+    charging.answer("f3", next_month)
+    charging.end("f3", 150)  # 180 s billed, 120 free
+    assert cdr(container, "f3") == (3_0000, 2_0000, 1_0000)
+    assert container.ledger.account(ACCOUNT).balance == 10_0000 - 3_0000
+    assert trial_balance(container) == 0
+    # A rerate keeps the free seconds a call used: pricing f1 again at the same tariff changes nothing.
+    assert charging.rerate(["f1", "f3"], "disc", None, "op")["difference"] == 0
+    assert_views_rebuild_alike(container)
+
+
+@pytest.mark.parametrize("minutes", [-1, 44_641, True])
+def test_a_bad_free_minutes_allowance_is_refused_and_changes_nothing(container: Container, minutes: int) -> None:
+    charging, _ = engine(container)
+    charging.set_free_minutes("disc", 5, "op")
+    with pytest.raises(InvalidRequest):
+        charging.set_free_minutes("disc", minutes, "op")
+    assert charging.tariff("disc").free_minutes == 5

@@ -78,3 +78,29 @@ def test_max_seconds_is_exactly_the_longest_affordable_discounted_call(price, fe
     assert rate_call(r, seconds, at, SHANGHAI).cost <= available
     if seconds < cap:
         assert rate_call(r, seconds + 1, at, SHANGHAI).cost > available
+
+
+def test_free_seconds_cover_the_first_billable_seconds_and_count_as_discount():
+    r = row(price_per_minute=1_0000, first_increment=60, next_increment=60, connect_fee=1000)
+    whole = rate_call(r, 90, NOON_BEIJING, SHANGHAI, free_seconds=300)
+    assert (whole.list_cost, whole.discount, whole.cost, whole.free_seconds) == (2_1000, 2_1000, 0, 120)
+    part = rate_call(r, 150, NOON_BEIJING, SHANGHAI, free_seconds=60)
+    # 180 billable, 60 free: the other 120 s are priced as a call (2.00 + 0.10 connect fee).
+    assert (part.list_cost, part.discount, part.cost, part.free_seconds) == (3_1000, 1_0000, 2_1000, 60)
+
+
+def test_free_seconds_then_a_percentage_on_what_is_left():
+    r = row(price_per_minute=1_0000, discounts=(PercentOff(1000),))
+    charge = rate_call(r, 180, NOON_BEIJING, SHANGHAI, free_seconds=60)
+    assert (charge.list_cost, charge.discount, charge.cost) == (3_0000, 1_2000, 1_8000)
+
+
+@given(billsec=st.integers(0, 20_000), free=st.integers(0, 20_000), bp=st.integers(0, 10_000))
+def test_free_seconds_never_charge_more_than_without_them(billsec, free, bp):
+    rules = (PercentOff(bp),) if bp else ()
+    r = row(price_per_minute=7777, first_increment=30, next_increment=6, connect_fee=500, minimum_charge=900,
+            discounts=rules)
+    with_free = rate_call(r, billsec, NOON_BEIJING, SHANGHAI, free_seconds=free)
+    without = rate_call(r, billsec, NOON_BEIJING, SHANGHAI)
+    assert 0 <= with_free.cost <= without.cost
+    assert with_free.list_cost - with_free.discount == with_free.cost
