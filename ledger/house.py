@@ -23,11 +23,6 @@ def revenue(service: str, category: str) -> str:
     return f"house:revenue:{service}:{category}"
 
 
-def discount(service: str, category: str) -> str:
-    """Tariff discounts given on calls of a service and category, e.g. `house:discounts:direct:local`."""
-    return f"house:discounts:{service}:{category}"
-
-
 def sale_postings(float_account: str, face: int, price: int) -> list[tuple[str, int]]:
     """A card sold at `price` for `face`: the float gets face, cash the price, the discount the rest."""
     out = [(float_account, face), (CARD_SALES, -price)]

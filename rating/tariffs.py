@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rating.discounts import PercentOff
+from rating.discounts import PercentOff, for_category
 from rating.numberplan import CATEGORIES
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -318,7 +318,7 @@ class TariffBook:
 
     def discounted(self, row: RateRow, category: str) -> RateRow:
         """``row`` carrying the discounts that may apply to a destination of ``category``."""
-        rules = tuple(r for r in self.discounts if r.category is None or r.category == category)
+        rules = for_category(self.discounts, category)
         return replace(row, discounts=rules) if rules or row.discounts else row
 
     def at(self, instant: datetime) -> TariffPlan | None:
