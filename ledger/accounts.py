@@ -27,10 +27,11 @@ from ledger.errors import (
     PinLocked,
     WrongPin,
 )
-from ledger.house import CARD_SALES
+from ledger.house import sale_postings
 from ledger.ids import account_id
 from ledger.money import MAX_AMOUNT, money_text
 from ledger.pins import MAX_PIN_TRIES
+from ledger.sales import check_sale_price
 
 KINDS = ("subscriber", "callback", "phonebar")
 ACTIVE, ISSUED, SUSPENDED, CLOSED = "active", "issued", "suspended", "closed"
@@ -383,10 +384,16 @@ class Account(Aggregate):
         self.trigger_event(self.StatusChanged, status=CLOSED, actor=actor, reason=reason)
 
     class Activated(Aggregate.Event):
-        """A sold card: its face value comes in from card sales."""
+        """A sold card: its face value comes in from card sales, `price` is what the buyer paid."""
 
+        class_version = 2
         face: int
         actor: str
+        price: int
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["price"] = state["face"]  # sold before prices: every card went at face value
 
         def apply(self, account: Account) -> None:
             account.status = ACTIVE
@@ -395,16 +402,17 @@ class Account(Aggregate):
         def postings(self) -> list[tuple[str, int]]:
             if not self.face:
                 return []
-            return [(self.originator_id.hex, self.face), (CARD_SALES, -self.face)]
+            return sale_postings(self.originator_id.hex, self.face, self.price)
 
-    def activate(self, face: int, actor: str) -> None:
+    def activate(self, face: int, actor: str, price: int | None = None) -> None:
         self._check_not_closed()
         if self.status != ISSUED:
             raise CardAlreadySold(f"card {self.number} is already {self.status}")
         if isinstance(face, bool) or not isinstance(face, int) or face < 0:
             raise InvalidRequest(f"face value must be zero or more, got {face!r}")
+        price = check_sale_price(face, price)
         self._check_room(face)
-        self.trigger_event(self.Activated, face=face, actor=actor)
+        self.trigger_event(self.Activated, face=face, actor=actor, price=price)
 
     class Cancelled(Aggregate.Event):
         """A cancelled card: what it held moves to a house account."""

@@ -49,6 +49,7 @@ from ledger.operations import Operation
 from ledger.permits import CATEGORIES, check_permissions
 from ledger.phones import PhoneBinding
 from ledger.pins import MAX_PIN_TRIES, PinHasher, check_pin_format
+from ledger.sales import check_sale_price
 from ledger.money import MAX_AMOUNT, money_text
 from ledger.tariff_book import TariffBook, TariffNotFound
 from ledger.text import check_storable, check_text
@@ -567,23 +568,31 @@ class Ledger(Application[UUID]):
                     fresh.append((s, n, p))
                 rows = fresh
 
-    def sell_cards(self, numbers: Iterable[str], kind: str, face: int, actor: str, chunk: int = 1000) -> int:
-        """Activate (sell) cards; already-sold ones in the list are refused as a whole."""
+    def sell_cards(self, numbers: Iterable[str], kind: str, face: int, actor: str, chunk: int = 1000,
+                   price: int | None = None) -> int:
+        """Activate (sell) cards at `price` each (default: face value); already-sold ones refuse the whole list.
+
+        A price below face books the difference to the card-discount house account;
+        above face or below zero is refused before anything is sold.
+        """
         numbers = list(numbers)
+        price = check_sale_price(face, price)
         sold = 0
         for start in range(0, len(numbers), chunk):
             part = numbers[start : start + chunk]
 
             def command(uow: UnitOfWork, part: list[str] = part) -> dict[str, Any]:
-                total = face * len(part)
-                self._check_house({house.CARD_SALES: -total, house.VOUCHER_FLOAT: total} if kind == "voucher"
-                                  else {house.CARD_SALES: -total})
+                n = len(part)
+                moves = {house.CARD_SALES: -price * n, house.CARD_DISCOUNTS: (price - face) * n}
+                if kind == "voucher":
+                    moves[house.VOUCHER_FLOAT] = face * n
+                self._check_house(moves)
                 for number in part:
                     if kind == "voucher":
-                        self._voucher(uow, number).sell(actor)
+                        self._voucher(uow, number).sell(actor, price)
                     else:
-                        self._account(uow, number).activate(face, actor)
-                return {"sold": len(part)}
+                        self._account(uow, number).activate(face, actor, price)
+                return {"sold": n}
 
             sold += self.execute(command)["sold"]
         return sold

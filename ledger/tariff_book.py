@@ -17,6 +17,12 @@ from eventsourcing.domain import Aggregate
 
 from ledger.call_ids import tariff_id
 from ledger.errors import InvalidRequest, NotFound
+from ledger.text import check_text
+from rating.discounts import PercentOff
+from rating.numberplan import CATEGORIES
+
+MAX_DISCOUNTS = 50
+MAX_FREE_MINUTES = 31 * 24 * 60  # a whole month
 
 
 class TariffBook(Aggregate):
@@ -24,9 +30,15 @@ class TariffBook(Aggregate):
         name: str
         actor: str
 
+    #: Tariff discounts of this plan (`rating.discounts.PercentOff` dicts), whatever the version.
+    discounts: tuple[dict[str, Any], ...] = ()
+    #: Free minutes a month for each account on this tariff (0: none).
+    free_minutes: int = 0
+
     def __init__(self, name: str, actor: str) -> None:
         self.name = name
         self.plans: list[dict[str, Any]] = []  # index = version - 1
+        self.discounts = ()
 
     @classmethod
     def open(cls, name: str, actor: str) -> TariffBook:
@@ -62,6 +74,45 @@ class TariffBook(Aggregate):
             plan=plan,
             actor=actor,
         )
+
+    class DiscountsSet(Aggregate.Event):
+        """The operator replaced the plan's tariff discounts with `discounts` (an empty list: none)."""
+
+        discounts: list[dict[str, Any]]
+        actor: str
+
+        def apply(self, book: TariffBook) -> None:
+            book.discounts = tuple(self.discounts)
+
+    def set_discounts(self, discounts: list[dict[str, Any]], actor: str) -> None:
+        """Replace the discounts; each is checked as a `PercentOff` with a known category and a band name."""
+        for rule in discounts:
+            try:
+                checked = PercentOff.from_dict(rule)
+            except (KeyError, TypeError, ValueError) as err:
+                raise InvalidRequest(f"a discount rule is invalid: {err}") from None
+            if checked.category is not None and checked.category not in CATEGORIES:
+                raise InvalidRequest(f"a discount category is one of {', '.join(sorted(CATEGORIES))}")
+            if checked.band is not None:
+                check_text(checked.band, "a band name", 40)
+        if len(discounts) > MAX_DISCOUNTS:
+            raise InvalidRequest(f"a tariff has at most {MAX_DISCOUNTS} discount rules")
+        self.trigger_event(self.DiscountsSet, discounts=[PercentOff.from_dict(r).to_dict() for r in discounts],
+                           actor=actor)
+
+    class FreeMinutesSet(Aggregate.Event):
+        """The operator set the free minutes a month each account on this tariff gets (0: none)."""
+
+        minutes: int
+        actor: str
+
+        def apply(self, book: TariffBook) -> None:
+            book.free_minutes = self.minutes
+
+    def set_free_minutes(self, minutes: int, actor: str) -> None:
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= MAX_FREE_MINUTES:
+            raise InvalidRequest(f"free minutes a month are 0 to {MAX_FREE_MINUTES}, got {minutes!r}")
+        self.trigger_event(self.FreeMinutesSet, minutes=minutes, actor=actor)
 
     def plan_version(self, number: int) -> dict[str, Any]:
         if not 1 <= number <= len(self.plans):

@@ -8,6 +8,8 @@ voucher's version makes a second, racing redemption collide.
 
 from __future__ import annotations
 
+from typing import Any
+
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
@@ -20,9 +22,10 @@ from ledger.errors import (
     VoucherAlreadyRedeemed,
     WrongPin,
 )
-from ledger.house import CARD_SALES, VOUCHER_FLOAT
+from ledger.house import VOUCHER_FLOAT, sale_postings
 from ledger.ids import voucher_id
 from ledger.pins import MAX_PIN_TRIES
+from ledger.sales import check_sale_price
 
 ISSUED, SOLD, REDEEMED, CANCELLED = "issued", "sold", "redeemed", "cancelled"
 
@@ -63,21 +66,30 @@ class Voucher(Aggregate):
         )
 
     class Sold(Aggregate.Event):
+        """Sold at `price` (face value or less): the float gets the face, the discount the difference."""
+
+        class_version = 2
         face: int
         actor: str
+        price: int
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["price"] = state["face"]  # sold before prices: every card went at face value
 
         def apply(self, voucher: Voucher) -> None:
             voucher.status = SOLD
 
         def postings(self) -> list[tuple[str, int]]:
-            return [(VOUCHER_FLOAT, self.face), (CARD_SALES, -self.face)]
+            return sale_postings(VOUCHER_FLOAT, self.face, self.price)
 
-    def sell(self, actor: str) -> None:
+    def sell(self, actor: str, price: int | None = None) -> None:
         if self.status == CANCELLED:
             raise CardCancelled(f"voucher {self.number} is cancelled")
         if self.status != ISSUED:
             raise CardAlreadySold(f"voucher {self.number} is already {self.status}")
-        self.trigger_event(self.Sold, face=self.face, actor=actor)
+        price = check_sale_price(self.face, price)
+        self.trigger_event(self.Sold, face=self.face, actor=actor, price=price)
 
     class Redeemed(Aggregate.Event):
         """Marks the voucher used; the money moves in the account's Credited event."""

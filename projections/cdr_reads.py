@@ -11,7 +11,7 @@ from projections.db import ViewDB
 
 CDR_COLUMNS = ("call_id", "status", "reason", "account", "caller", "callee", "callee_e164", "category",
                "destination_name", "service", "booth", "bar", "plan", "plan_version", "authorized_at",
-               "answered_at", "ended_at", "billsec", "charged", "cost", "cause", "flags")
+               "answered_at", "ended_at", "billsec", "list_price", "discount", "charged", "cost", "cause", "flags")
 
 
 def select_calls(views: ViewDB, normalise: Callable[[str], str], *, account: str | None = None,

@@ -3,7 +3,9 @@
 A row is inserted when the call is authorized or refused and updated as it
 is answered, reported, ended, expired or rerated; `charged` is what the
 hangup took and never changes, `cost` is what the call costs after every
-rerating. Instants are ISO 8601 UTC strings, so text order is time order.
+rerating. `list_price` is the call's seconds at its recorded rate before any
+discount, `discount` the tariff discount and free minutes taken off it
+(list_price - discount is the cost; `charged` is less only when capped). Instants are ISO 8601 UTC strings, so text order is time order.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from typing import Any
 
 from ledger.charging import CallSession
 from projections.base import Item, Projection, storable
+from rating.rate import rate_call
+from rating.tariffs import RateRow
 
 COLUMNS = (
     "id", "call_id", "status", "reason", "account", "caller", "callee", "callee_e164", "category",
     "destination_prefix", "destination_name", "service", "booth", "bar", "switch", "plan", "plan_version",
     "rate_name", "price_per_minute", "rate", "hold", "max_seconds", "authorized_at", "answered_at",
     "ended_at", "expires_at", "billsec", "used_seconds", "used", "charged", "cost", "cause", "flags", "retail",
+    "list_price", "discount",
 )
 
 
@@ -45,7 +50,7 @@ class CdrView(Projection):
         " hold BIGINT NOT NULL, max_seconds INTEGER NOT NULL, authorized_at TEXT NOT NULL, answered_at TEXT,"
         " ended_at TEXT, expires_at TEXT, billsec INTEGER NOT NULL, used_seconds INTEGER NOT NULL,"
         " used BIGINT NOT NULL, charged BIGINT NOT NULL, cost BIGINT NOT NULL, cause TEXT, flags TEXT NOT NULL,"
-        " retail BIGINT)",
+        " retail BIGINT, list_price BIGINT NOT NULL DEFAULT 0, discount BIGINT NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS {p}cdrs_account ON {p}cdrs (account, authorized_at)",
         "CREATE INDEX IF NOT EXISTS {p}cdrs_bar ON {p}cdrs (bar, booth, authorized_at)",
         "CREATE INDEX IF NOT EXISTS {p}cdrs_caller ON {p}cdrs (caller, authorized_at)",
@@ -92,7 +97,7 @@ def _authorized(row: dict[str, Any], e: Any) -> dict[str, Any]:
         "price_per_minute": e.rate.get("price_per_minute"), "rate": json.dumps(e.rate, sort_keys=True),
         "hold": e.hold, "max_seconds": e.max_seconds, "authorized_at": iso(e.authorized_at), "answered_at": None,
         "ended_at": None, "expires_at": iso(e.expires_at), "billsec": 0, "used_seconds": 0, "used": 0,
-        "charged": 0, "cost": 0, "cause": None, "flags": "",
+        "charged": 0, "cost": 0, "cause": None, "flags": "", "list_price": 0, "discount": 0,
     }
 
 
@@ -106,7 +111,7 @@ def _refused(row: dict[str, Any], e: Any) -> dict[str, Any]:
         "switch": e.switch, "plan": None, "plan_version": None, "rate_name": None, "price_per_minute": None,
         "rate": None, "hold": 0, "max_seconds": 0, "authorized_at": iso(e.refused_at), "answered_at": None,
         "ended_at": None, "expires_at": None, "billsec": 0, "used_seconds": 0, "used": 0, "charged": 0, "cost": 0,
-        "cause": None, "flags": "",
+        "cause": None, "flags": "", "list_price": 0, "discount": 0,
     }
 
 
@@ -135,14 +140,35 @@ def _cut(row: dict[str, Any], e: Any) -> dict[str, Any]:
     return {**row, "flags": _flags(row["flags"], "cut")}
 
 
+def _lines(rate: str | None, seconds: int, at: datetime | str | None, cost: int | None = None) -> dict[str, int]:
+    """List price and discount of `seconds` at the recorded `rate` answered `at` (0 and 0 unpriced).
+
+    With the `cost` an event recorded, the discount is list price - cost, so it
+    includes the free minutes the call used; without, the rate's discount alone.
+    """
+    if not rate or not seconds or at is None:
+        return {"list_price": 0, "discount": 0}
+    stored = json.loads(rate)
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    charge = rate_call(RateRow.from_dict(stored), seconds, when, stored.get("tz", "Asia/Shanghai"))
+    discount = charge.discount if cost is None else charge.list_cost - cost
+    return {"list_price": charge.list_cost, "discount": discount}
+
+
+def _rated_at(row: dict[str, Any]) -> str | None:
+    return row.get("answered_at") or row.get("authorized_at")
+
+
 def _ended(row: dict[str, Any], e: Any) -> dict[str, Any]:
     return {**row, "status": "ended", "billsec": e.billsec, "ended_at": iso(e.ended_at), "cause": e.cause,
-            "charged": e.charged, "cost": e.charged, "flags": e.flags}
+            "charged": e.charged, "cost": e.charged, "flags": e.flags,
+            **_lines(row.get("rate"), e.billsec, e.answered_at, e.cost)}
 
 
 def _expired(row: dict[str, Any], e: Any) -> dict[str, Any]:
     return {**row, "status": "expired", "billsec": e.used_seconds, "ended_at": iso(e.expired_at),
-            "charged": e.charged, "cost": e.charged, "flags": e.flags, "cause": "expired"}
+            "charged": e.charged, "cost": e.charged, "flags": e.flags, "cause": "expired",
+            **_lines(row.get("rate"), e.used_seconds, _rated_at(row))}
 
 
 def _late_end(row: dict[str, Any], e: Any) -> dict[str, Any]:
@@ -152,13 +178,15 @@ def _late_end(row: dict[str, Any], e: Any) -> dict[str, Any]:
     if e.cost is None:  # version 1: recorded for review, nothing moved
         return {**row, "flags": flags}
     return {**row, "flags": flags, "billsec": e.billsec, "ended_at": iso(e.ended_at),
-            "charged": row["charged"] + e.charged, "cost": row["cost"] + e.charged}
+            "charged": row["charged"] + e.charged, "cost": row["cost"] + e.charged,
+            **_lines(row.get("rate"), e.billsec, _rated_at(row))}
 
 
 def _rerated(row: dict[str, Any], e: Any) -> dict[str, Any]:
+    rate = json.dumps(e.rate, sort_keys=True)
     return {**row, "cost": e.cost, "plan": e.plan, "plan_version": e.plan_version, "rate_name": e.rate.get("name"),
-            "price_per_minute": e.rate.get("price_per_minute"), "rate": json.dumps(e.rate, sort_keys=True),
-            "flags": _flags(row["flags"], "rerated")}
+            "price_per_minute": e.rate.get("price_per_minute"), "rate": rate,
+            "flags": _flags(row["flags"], "rerated"), **_lines(rate, e.billsec, _rated_at(row), e.cost)}
 
 
 def _retail(row: dict[str, Any], e: Any) -> dict[str, Any]:

@@ -85,11 +85,39 @@ def daily_revenue(db: ViewDB, tz: str, start: date, end: date) -> list[dict[str,
     ]
 
 
+def daily_card_sales(db: ViewDB, tz: str, start: date, end: date) -> list[dict[str, Any]]:
+    """Cards sold per local day and batch, days start..end inclusive: face value, price paid, discount.
+
+    Card sales are not revenue (the cash is owed back as credit until used), so
+    they are reported beside it: `paid` is the cash taken, `discount` the face
+    value given up (face = paid + discount).
+    """
+    lo, hi = local_day_bounds(start, end, tz)
+    rows = db.query(
+        "SELECT sold_at, batch, face, price FROM cards WHERE sold_at >= ? AND sold_at < ? ORDER BY sold_at",
+        (lo.isoformat(), hi.isoformat()),
+    )
+    zone = ZoneInfo(tz)
+    days: dict[tuple[str, str], list[int]] = {}
+    for sold_at, batch, face, price in rows:
+        day = datetime.fromisoformat(sold_at).astimezone(zone).date().isoformat()
+        entry = days.setdefault((day, batch), [0, 0, 0])
+        entry[0] += 1
+        entry[1] += int(face)
+        entry[2] += int(price)
+    return [
+        {"day": d, "batch": b, "cards": v[0], "face": v[1], "paid": v[2], "discount": v[1] - v[2]}
+        for (d, b), v in sorted(days.items())
+    ]
+
+
 def card_inventory(db: ViewDB, batch: str | None = None) -> list[dict[str, Any]]:
     """Per batch: cards in stock (issued), sold, redeemed, cancelled, and value still outstanding.
 
     Outstanding is what the house still owes on the batch: the face of sold,
-    unredeemed vouchers, or the balances left on sold callback cards.
+    unredeemed vouchers, or the balances left on sold callback cards. Paid is
+    what buyers paid for every card ever sold from the batch, discount the face
+    value given up on them (face x cards sold = paid + discount).
     """
     where, params = ("WHERE b.name = ?", (batch,)) if batch else ("", ())
     rows = db.query(
@@ -98,17 +126,19 @@ def card_inventory(db: ViewDB, batch: str | None = None) -> list[dict[str, Any]]
         " COALESCE(SUM(CASE WHEN c.status = 'sold' THEN 1 ELSE 0 END), 0),"
         " COALESCE(SUM(CASE WHEN c.status = 'redeemed' THEN 1 ELSE 0 END), 0),"
         " COALESCE(SUM(CASE WHEN c.status = 'cancelled' THEN 1 ELSE 0 END), 0),"
-        " (SELECT COALESCE(SUM(a.balance), 0) FROM accounts a WHERE a.batch = b.name AND a.status <> 'closed')"
+        " (SELECT COALESCE(SUM(a.balance), 0) FROM accounts a WHERE a.batch = b.name AND a.status <> 'closed'),"
+        " COALESCE(SUM(c.price), 0), COALESCE(SUM(CASE WHEN c.price IS NULL THEN 0 ELSE c.face - c.price END), 0)"
         f" FROM card_batches b LEFT JOIN cards c ON c.batch = b.name {where}"
         " GROUP BY b.name, b.kind, b.face, b.count ORDER BY b.name",
         params,
     )
     out = []
-    for name, kind, face, count, issued, sold, redeemed, cancelled, balances in rows:
+    for name, kind, face, count, issued, sold, redeemed, cancelled, balances, paid, discount in rows:
         outstanding = int(sold) * int(face) if kind == "voucher" else int(balances)
         out.append({
             "batch": name, "kind": kind, "face": int(face), "count": int(count), "issued": int(issued),
             "sold": int(sold), "redeemed": int(redeemed), "cancelled": int(cancelled), "outstanding": outstanding,
+            "paid": int(paid), "discount": int(discount),
         })
     return out
 

@@ -10,8 +10,13 @@ Rules, each a named function so a tariff dispute can point at one:
   time zone, prices the *whole* call (no splitting at band edges); no band →
   the row's ``price_per_minute``;
 * `rate_call`: an unanswered call (billsec 0) costs 0, with no connect fee;
-  an answered one costs ``minute_cost + connect_fee``, but at least
-  ``minimum_charge``.
+  an answered one lists at ``minute_cost + connect_fee``, but at least
+  ``minimum_charge``; a tariff discount on the row (`rating.discounts`, the
+  largest that applies in the band in force) comes off that list price as
+  its own line, rounded up, and the rest is the cost; free seconds (a
+  monthly allowance, passed in) cover the first billable seconds, and the
+  rest is priced as a call of that many billable seconds (connect fee and
+  minimum charge included), then discounted.
 
 Nothing here reads a clock or does I/O; all arithmetic is on ints.
 """
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from rating.discounts import basis_points_for, discount_of, list_budget
 from rating.tariffs import RateRow, RoutedCall, TariffPlan
 
 MAX_CALL_SECONDS = 4 * 3600
@@ -29,12 +35,18 @@ MAX_CALL_SECONDS = 4 * 3600
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """The price of one call: ``cost`` in ten-thousandths, and how it was reached."""
+    """The price of one call: ``cost`` in ten-thousandths, and how it was reached.
+
+    ``cost`` is what is charged: ``list_cost - discount``.
+    """
 
     cost: int
     billable_seconds: int
     price_per_minute: int
     band: str | None
+    list_cost: int
+    discount: int
+    free_seconds: int = 0
 
 
 class NoRate(LookupError):
@@ -80,13 +92,20 @@ def _cost(row: RateRow, price: int, billable: int) -> int:
     return max(minute_cost(price, billable) + row.connect_fee, row.minimum_charge)
 
 
-def rate_call(row: RateRow, billsec: int, answered_at: datetime, tz: tzinfo | str) -> Charge:
-    """Price a call of ``billsec`` talk seconds answered at ``answered_at``."""
+def rate_call(row: RateRow, billsec: int, answered_at: datetime, tz: tzinfo | str,
+              free_seconds: int = 0) -> Charge:
+    """Price a call of ``billsec`` talk seconds answered at ``answered_at``, ``free_seconds`` of it free at most."""
     if isinstance(billsec, bool) or not isinstance(billsec, int) or billsec < 0:
         raise ValueError(f"billsec must be a non-negative int, got {billsec!r}")
+    if isinstance(free_seconds, bool) or not isinstance(free_seconds, int) or free_seconds < 0:
+        raise ValueError(f"free_seconds must be a non-negative int, got {free_seconds!r}")
     price, band = price_at(row, answered_at, tz)
     billable = billable_seconds(billsec, row.first_increment, row.next_increment)
-    return Charge(_cost(row, price, billable), billable, price, band)
+    listed = _cost(row, price, billable)
+    free = min(free_seconds, billable)
+    payable = _cost(row, price, billable - free) if free else listed
+    off = discount_of(payable, basis_points_for(row.discounts, band)) if row.discounts else 0
+    return Charge(payable - off, billable, price, band, listed, listed - payable + off, free)
 
 
 def rate_destination(
@@ -115,7 +134,12 @@ def max_seconds_for(
     """
     if cap < 0:
         raise ValueError(f"cap must be non-negative, got {cap}")
-    price, _ = price_at(row, answered_at, tz)
+    price, band = price_at(row, answered_at, tz)
+    if row.discounts:  # what `available` pays after the discount, as a list price
+        budget = list_budget(available, basis_points_for(row.discounts, band))
+        if budget is None:
+            return cap  # 100 % off: every length is free
+        available = budget
     first, step = row.first_increment, row.next_increment
     if cap == 0 or _cost(row, price, first) > available:
         return 0

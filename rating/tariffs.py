@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rating.discounts import PercentOff, for_category
 from rating.numberplan import CATEGORIES
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -132,6 +133,8 @@ class RateRow:
     prefix: str | None = None
     category: str | None = None
     bands: tuple[TimeBand, ...] = ()
+    #: Tariff discounts that may apply to this row (chosen by band at rating), see `rating.discounts`.
+    discounts: tuple[PercentOff, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("price_per_minute", "connect_fee", "minimum_charge"):
@@ -149,6 +152,7 @@ class RateRow:
                 f"rate row {self.name!r}: category {self.category!r} is not one of {sorted(CATEGORIES)}"
             )
         object.__setattr__(self, "bands", tuple(self.bands))
+        object.__setattr__(self, "discounts", tuple(self.discounts))
 
     @property
     def key(self) -> str:
@@ -166,6 +170,7 @@ class RateRow:
             "connect_fee": self.connect_fee,
             "minimum_charge": self.minimum_charge,
             "bands": [band.to_dict() for band in self.bands],
+            **({"discounts": [d.to_dict() for d in self.discounts]} if self.discounts else {}),
         }
 
     @classmethod
@@ -180,6 +185,7 @@ class RateRow:
             connect_fee=data["connect_fee"],
             minimum_charge=data["minimum_charge"],
             bands=tuple(TimeBand.from_dict(b) for b in data.get("bands", ())),
+            discounts=tuple(PercentOff.from_dict(d) for d in data.get("discounts", ())),
         )
 
 
@@ -285,9 +291,10 @@ def select_version(plans: Iterable[TariffPlan], at: datetime) -> TariffPlan | No
 class TariffBook:
     """All versions of one named tariff, answering which one is in force at an instant."""
 
-    __slots__ = ("_plans", "_starts", "name")
+    __slots__ = ("_plans", "_starts", "discounts", "free_minutes", "name")
 
-    def __init__(self, plans: Iterable[TariffPlan]) -> None:
+    def __init__(self, plans: Iterable[TariffPlan], discounts: Iterable[PercentOff] = (),
+                 free_minutes: int = 0) -> None:
         ordered = sorted(plans, key=lambda p: (p.effective_from, p.version))
         if not ordered:
             raise ValueError("a tariff book needs at least one plan")
@@ -300,10 +307,19 @@ class TariffBook:
         self.name = ordered[0].name
         self._plans = tuple(ordered)
         self._starts = tuple(p.effective_from for p in ordered)
+        #: The operator's tariff discounts on this tariff, whatever the version (`rating.discounts`).
+        self.discounts = tuple(discounts)
+        #: Free minutes a month for each account on this tariff.
+        self.free_minutes = free_minutes
 
     @property
     def versions(self) -> tuple[TariffPlan, ...]:
         return self._plans
+
+    def discounted(self, row: RateRow, category: str) -> RateRow:
+        """``row`` carrying the discounts that may apply to a destination of ``category``."""
+        rules = for_category(self.discounts, category)
+        return replace(row, discounts=rules) if rules or row.discounts else row
 
     def at(self, instant: datetime) -> TariffPlan | None:
         """The version in force at ``instant`` (None before the first one starts)."""

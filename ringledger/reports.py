@@ -15,6 +15,7 @@ from ledger.money import format_money
 
 MONEY_COLUMNS = frozenset({
     "amount", "face", "outstanding", "balance", "held", "available", "cost", "retail", "margin",
+    "paid", "discount", "list_price", "charged",
 })
 
 
@@ -38,6 +39,8 @@ def formatted(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 REVENUE_COLUMNS = ("day", "service", "category", "amount", "postings")
-INVENTORY_COLUMNS = ("batch", "kind", "face", "count", "issued", "sold", "redeemed", "cancelled", "outstanding")
+INVENTORY_COLUMNS = ("batch", "kind", "face", "count", "issued", "sold", "redeemed", "cancelled", "outstanding",
+                     "paid", "discount")
+CARD_SALES_COLUMNS = ("day", "batch", "cards", "face", "paid", "discount")
 LOW_BALANCE_COLUMNS = ("number", "kind", "balance", "held", "available")
 CALL_COLUMNS = ("day", "attempts", "answered", "asr", "acd", "minutes", "cost", "retail", "margin")

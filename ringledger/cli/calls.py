@@ -33,7 +33,7 @@ def list_calls(
                             since=since and instant(since, c.settings.timezone),
                             until=until and instant(until, c.settings.timezone))
     for row in rows:
-        for key in ("charged", "cost"):
+        for key in ("list_price", "discount", "charged", "cost"):
             row[key] = format_money(row[key])
     emit(rows, as_json)
 

@@ -12,6 +12,7 @@ import typer
 
 from ledger.cardnumbers import check_card_number
 from ledger.money import format_money
+from ledger.sales import check_sale_price
 from projections.cards import CARD_STATUSES
 from projections.db import equal_filters
 from ringledger.card_sales import cards_to_sell
@@ -142,18 +143,24 @@ def activate(
     last: Annotated[int | None, typer.Option("--to", help="Last serial (default: end of batch).")] = None,
     rest: Annotated[bool, typer.Option("--rest", help="Sell only the unsold cards of a range that holds "
                                                       "sold, redeemed, cancelled or locked ones.")] = False,
+    price: Annotated[str | None, typer.Option(help="What one card sells for, e.g. 45.00 (default: its face "
+                                                   "value); below face the difference is booked as a discount.")] = None,
 ) -> None:
     """Sell (activate) a batch or a serial range of it: face values enter the books.
 
     A range outside the batch is refused, and so is a range with cards that are not
-    for sale unless --rest is given; a refusal sells nothing.
+    for sale unless --rest is given, and so is a price above face value or below
+    zero; a refusal sells nothing.
     """
+    given = None if price is None else money(price)
     with container() as c:
         c.catch_up()
         b = c.ledger.batch(batch)
+        each = check_sale_price(b.face, given)
         numbers = cards_to_sell(c.views, b, first, last, rest)
-        sold = c.ledger.sell_cards(numbers, b.kind, b.face, actor())
-    emit({"batch": batch, "sold": sold, "value": format_money(sold * b.face)}, False)
+        sold = c.ledger.sell_cards(numbers, b.kind, b.face, actor(), price=each)
+    emit({"batch": batch, "sold": sold, "value": format_money(sold * b.face), "paid": format_money(sold * each),
+          "discount": format_money(sold * (b.face - each))}, False)
 
 
 @cards.command("cancel")

@@ -12,12 +12,14 @@ import typer
 from projections.reports import (
     call_days,
     card_inventory,
+    daily_card_sales,
     daily_revenue,
     low_balance_accounts,
 )
 from ringledger.cli.common import container, emit, fail, known_bar, known_batch, money
 from ringledger.reports import (
     CALL_COLUMNS,
+    CARD_SALES_COLUMNS,
     INVENTORY_COLUMNS,
     LOW_BALANCE_COLUMNS,
     REVENUE_COLUMNS,
@@ -65,6 +67,23 @@ def revenue(
         c.catch_up()
         rows = daily_revenue(c.views, c.settings.timezone, lo, hi)
     _out(rows, REVENUE_COLUMNS, csv_path)
+
+
+@reports.command("card-sales")
+def card_sales(
+    start: Annotated[str | None, typer.Option("--from", help="First local day (default: 30 days ago).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")] = None,
+    csv_path: CsvOpt = None,
+) -> None:
+    """Cards sold per local day and batch: face value, price paid and discount."""
+    with container() as c:
+        today = clock_for(c.settings.clock_start)().astimezone(ZoneInfo(c.settings.timezone)).date()
+        lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
+        if hi < lo:
+            fail("--to is before --from")
+        c.catch_up()
+        rows = daily_card_sales(c.views, c.settings.timezone, lo, hi)
+    _out(rows, CARD_SALES_COLUMNS, csv_path)
 
 
 @reports.command("calls")

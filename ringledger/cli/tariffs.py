@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from rating.deck import DeckError, export_deck, parse_deck
+from rating.discounts import PercentOff, basis_points, percent_text
 from ringledger.charging import build_charging
 from ringledger.cli.common import actor, container, emit, fail, instant
 
@@ -83,3 +84,48 @@ def list_tariffs(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         )
     keys = ("name", "version", "effective_from", "tz", "rows", "published_at", "actor")
     emit([dict(zip(keys, r)) for r in rows], as_json)
+
+
+@tariffs.command("discount")
+def discount(
+    plan: Annotated[str, typer.Argument(help="Tariff name.")],
+    percent: Annotated[str | None, typer.Option(help="Percentage off the list price, e.g. 10 or 12.5 "
+                                                "(at most two decimals).")] = None,
+    category: Annotated[str | None, typer.Option(help="Only calls to this destination category.")] = None,
+    band: Annotated[str | None, typer.Option(help="Only calls answered in this time band of the tariff.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every discount of the tariff.")] = False,
+    free_minutes: Annotated[int | None, typer.Option("--free-minutes", help="Free minutes a month for each "
+                                                     "account on the tariff (0: none).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add a tariff discount to PLAN (or --clear them, or set --free-minutes; with none, list them).
+
+    Rules do not stack: a call gets the largest percentage whose category and band
+    match it. The discount is rounded up (the customer's favour) and shows on the
+    CDR as its own line. Calls authorized from then on are rated with it.
+    """
+    with container() as c:
+        charging = build_charging(c.settings, c.ledger)
+        if clear and percent is not None:
+            fail("give --percent to add a discount or --clear to remove them, not both")
+        if free_minutes is not None:
+            if clear or percent is not None:
+                fail("set --free-minutes on its own")
+            charging.set_free_minutes(plan, free_minutes, actor())
+        if clear:
+            result = charging.set_discounts(plan, [], actor())
+        elif percent is not None:
+            try:
+                rule = PercentOff(basis_points(percent), category, band)
+            except ValueError as err:
+                fail(str(err))
+            result = charging.set_discounts(plan, [rule], actor(), add=True)
+        else:
+            book = charging.tariff(plan)
+            if book is None:
+                fail(f"no tariff {plan}")
+            result = {"name": plan, "discounts": [d.to_dict() for d in book.discounts]}
+        book = charging.tariff(plan)
+        result["free_minutes"] = book.free_minutes if book is not None else 0
+    result["discounts"] = [{**d, "percent": percent_text(d["basis_points"])} for d in result["discounts"]]
+    emit(result, as_json)

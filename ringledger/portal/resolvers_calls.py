@@ -19,6 +19,7 @@ FIELDS = (
     "id", "call_id", "status", "reason", "account", "caller", "callee", "callee_e164", "category",
     "destination_prefix", "destination_name", "service", "booth", "bar", "plan", "plan_version", "rate_name",
     "price_per_minute", "authorized_at", "answered_at", "ended_at", "billsec", "charged", "cost", "cause", "flags",
+    "list_price", "discount",
 )
 assert set(FIELDS) <= set(COLUMNS)
 SELECT = "SELECT " + ", ".join(FIELDS) + " FROM cdrs"
@@ -27,7 +28,8 @@ EQUAL = ("account", "booth", "caller", "callee", "category", "service", "status"
 
 def _row(r: tuple[Any, ...]) -> dict[str, Any]:
     d = dict(zip(FIELDS, r, strict=True))
-    d["charged"], d["cost"] = int(d["charged"]), int(d["cost"])
+    for money in ("charged", "cost", "list_price", "discount"):
+        d[money] = int(d[money])
     return d
 
 

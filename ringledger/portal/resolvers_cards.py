@@ -11,6 +11,7 @@ from ledger.cardnumbers import check_card_number
 from ledger.errors import InvalidRequest
 from projections.db import equal_filters
 from projections.reports import card_inventory
+from ledger.sales import check_sale_price
 from ringledger.card_sales import cards_to_sell
 from ringledger.phones import to_e164
 from ringledger.portal.context import operator, reader
@@ -92,14 +93,16 @@ def resolve_issue(_: Any, info: GraphQLResolveInfo, kind: str, count: int, face:
 
 @mutation.field("activateCards")
 def resolve_activate(_: Any, info: GraphQLResolveInfo, batch: str, from_serial: int | None = None,
-                     to_serial: int | None = None, rest: bool = False) -> dict[str, Any]:
+                     to_serial: int | None = None, rest: bool = False, price: int | None = None) -> dict[str, Any]:
     c = operator(info)
     c.container.catch_up()
     b = c.container.ledger.batch(batch)
+    each = check_sale_price(b.face, price)
     numbers = cards_to_sell(c.container.views, b, from_serial, to_serial, rest)
-    sold = c.container.ledger.sell_cards(numbers, b.kind, b.face, c.actor)
+    sold = c.container.ledger.sell_cards(numbers, b.kind, b.face, c.actor, price=each)
     c.container.settle_views()
-    return {"batch": batch, "sold": sold, "value": sold * b.face}
+    return {"batch": batch, "sold": sold, "value": sold * b.face, "paid": sold * each,
+            "discount": sold * (b.face - each)}
 
 
 @mutation.field("cancelCard")

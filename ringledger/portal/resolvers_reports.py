@@ -12,6 +12,7 @@ from ledger.errors import InvalidRequest
 from projections.reports import (
     call_days,
     card_inventory,
+    daily_card_sales,
     daily_revenue,
     low_balance_accounts,
 )
@@ -42,7 +43,9 @@ def resolve_daily_revenue(_: Any, info: GraphQLResolveInfo, **kw: Any) -> dict[s
     start, end = kw["from"], kw["to"]
     day_range(start, end)
     rows = daily_revenue(c.container.views, c.container.settings.timezone, start, end)
-    return {"rows": rows, "total": sum(r["amount"] for r in rows), "csv": to_csv(rows, REVENUE_COLUMNS)}
+    sales = daily_card_sales(c.container.views, c.container.settings.timezone, start, end)
+    return {"rows": rows, "total": sum(r["amount"] for r in rows), "csv": to_csv(rows, REVENUE_COLUMNS),
+            "card_sales": sales}
 
 
 @query.field("cardInventory")

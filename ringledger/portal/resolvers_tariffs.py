@@ -22,6 +22,7 @@ from ledger.errors import InvalidRequest, LedgerError
 from ledger.tariff_book import TariffNotFound
 from projections.cdr_reads import select_calls
 from rating.deck import DeckError, export_deck, parse_deck
+from rating.discounts import PercentOff, basis_points, percent_text
 from rating.tariffs import TariffPlan
 from ringledger.charging import build_charging
 from ringledger.portal.context import READERS, Context, account_reader, ctx, key_name, operator
@@ -217,6 +218,39 @@ def resolve_rerate(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any], pla
     result = charging(c).rerate([r["call_id"] for r in calls], plan, version, c.actor)
     c.container.settle_views()
     return result
+
+
+def _discounts(rules: Any) -> list[dict[str, Any]]:
+    return [{**r, "percent": percent_text(r["basis_points"])} for r in rules]
+
+
+@query.field("tariffDiscounts")
+def resolve_discounts(_: Any, info: GraphQLResolveInfo, plan: str) -> list[dict[str, Any]]:
+    c = tariff_reader(info)
+    allowed = visible_plans(c)
+    if allowed is not None and plan not in allowed:
+        raise Forbidden("this key may read only its own bar's plans")
+    book = charging(c).tariff(plan)
+    if book is None:
+        raise TariffNotFound(f"no tariff {plan}")
+    return _discounts(d.to_dict() for d in book.discounts)
+
+
+@mutation.field("setTariffDiscounts")
+def resolve_set_discounts(_: Any, info: GraphQLResolveInfo, plan: str,
+                          discounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    c = operator(info)
+    try:
+        rules = [PercentOff(basis_points(d["percent"]), d.get("category"), d.get("band")) for d in discounts]
+    except ValueError as err:
+        raise InvalidRequest(str(err)) from None
+    return _discounts(charging(c).set_discounts(plan, rules, c.actor)["discounts"])
+
+
+@mutation.field("setTariffFreeMinutes")
+def resolve_set_free_minutes(_: Any, info: GraphQLResolveInfo, plan: str, minutes: int) -> int:
+    c = operator(info)
+    return int(charging(c).set_free_minutes(plan, minutes, c.actor)["free_minutes"])
 
 
 BINDABLES = [query, mutation, version_type, lookup_type]

@@ -53,6 +53,7 @@ from services.charging.blacklist import Blacklisting
 from services.charging.grants import CutAfterCommit, Cuts, Granting
 from services.charging.requests import (
     EXPIRY_ACTOR,
+    rate_row_of,
     SERVICES,
     CallRequest,
     Refusal,
@@ -204,6 +205,8 @@ class Charging(Granting, Rerating, Blacklisting):
         if row is None:
             raise Refusal("no_rate", f"tariff {plan.name} v{plan.version} has no rate for {destination.e164}",
                            account, dest)
+        assert book is not None
+        row = book.discounted(row, destination.category)  # the hold is sized on the discounted price
         dest.update(prefix=row.prefix, name=row.name)
         max_seconds = self.first_grant(row, account.available, now, plan.zone, req.cap_seconds)
         if max_seconds <= 0:
@@ -277,7 +280,13 @@ class Charging(Granting, Rerating, Blacklisting):
             assert session.authorized_at is not None
             rated_at = session.answered_at or (end_at - timedelta(seconds=billsec) if ended_at else None) \
                 or session.authorized_at
-            cost = self._cost(session, billsec, rated_at)
+            assert session.account is not None
+            tz = str(session.rate.get("tz", "Asia/Shanghai"))
+            free, usage = self.free_seconds_left(uow, session.plan, session.account, rated_at, tz)
+            charge = rate_call(rate_row_of(session.rate), billsec, rated_at, tz, free)
+            cost = charge.cost  # free minutes only lower it: the hold still covers it
+            if usage is not None:
+                usage.use(call, charge.free_seconds, actor)
             over_max = billsec > session.max_seconds
             self.top_up_at_end(session, account, billsec, cost, actor)
             charged = min(cost, session.hold)

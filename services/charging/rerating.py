@@ -7,8 +7,9 @@ from typing import Any
 
 from ledger import house
 from ledger.application import Command
-from ledger.charging import ENDED, EXPIRED, CallNotOpen
+from ledger.charging import ENDED, EXPIRED, CallNotOpen, CallSession
 from ledger.errors import LedgerError
+from ledger.free_usage import FreeUsage, free_usage_id, month_of
 from ledger.unit_of_work import UnitOfWork
 from rating.rate import rate_call
 from services.charging.requests import NoRateForCall, RatedDestination
@@ -27,7 +28,10 @@ class Rerating(Tariffs):
             row = plan.find_rate(destination)
             if row is None:
                 raise NoRateForCall(f"tariff {plan.name} v{plan.version} has no rate for {destination.e164}")
-            cost = rate_call(row, session.billsec, session.rated_at, plan.zone).cost
+            book = self.tariff(plan_name)
+            assert book is not None
+            row = book.discounted(row, session.category)
+            cost = rate_call(row, session.billsec, session.rated_at, plan.zone, self._free_used(uow, session)).cost
             difference = cost - session.cost
             if difference == 0 and (plan.name, plan.version) == (session.plan, session.plan_version):
                 return {"call_id": call, "changed": False, "difference": 0}
@@ -43,6 +47,15 @@ class Rerating(Tariffs):
             return {"call_id": call, "changed": True, "difference": difference, "cost": cost}
 
         return command
+
+    @staticmethod
+    def _free_used(uow: UnitOfWork, session: CallSession) -> int:
+        """The free seconds the call used when it ended: a rerate keeps them with the call."""
+        if session.account is None or session.rated_at is None:
+            return 0
+        month = month_of(session.rated_at, str(session.rate.get("tz", "Asia/Shanghai")))
+        usage = uow.find(free_usage_id(session.account, month), FreeUsage)
+        return usage.calls.get(session.call_id, 0) if usage is not None else 0
 
     def rerate(self, calls: Iterable[str], plan_name: str, version: int | None, actor: str) -> dict[str, Any]:
         """Re-price finished calls; each difference is a new credit or debit, never an edit."""

@@ -10,9 +10,11 @@ from typing import Any
 
 from ledger.call_ids import tariff_id
 from ledger.errors import InvalidRequest
+from ledger.free_usage import FreeUsage, free_usage_id, month_of
 from ledger.tariff_book import TariffBook, TariffNotFound
 from ledger.unit_of_work import UnitOfWork, evict
 from rating.numberplan import InvalidNumber
+from rating.discounts import PercentOff
 from rating.rate import price_at, rate_call
 from rating.tariffs import RateRow, TariffPlan
 from rating.tariffs import TariffBook as RatingBook
@@ -41,6 +43,49 @@ class Tariffs(ChargingBase):
             self._books.pop(name, None)
         return result
 
+    def set_discounts(self, name: str, rules: Sequence[PercentOff], actor: str, *,
+                      add: bool = False) -> dict[str, Any]:
+        """Replace tariff `name`'s discounts (an empty list removes them), or with `add` add to them;
+        calls authorized from then on are rated with them."""
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            book = uow.find(tariff_id(name), TariffBook)
+            if book is None or not book.plans:
+                raise TariffNotFound(f"no tariff {name}")
+            book.set_discounts([*(book.discounts if add else []), *(r.to_dict() for r in rules)], actor)
+            return {"name": name, "discounts": list(book.discounts)}
+
+        result = self.ledger.execute(command)
+        with self._lock:
+            self._books.pop(name, None)
+        return result
+
+    def set_free_minutes(self, name: str, minutes: int, actor: str) -> dict[str, Any]:
+        """Set the free minutes a month each account on tariff `name` gets (0: none), for calls ending from now on."""
+
+        def command(uow: UnitOfWork) -> dict[str, Any]:
+            book = uow.find(tariff_id(name), TariffBook)
+            if book is None or not book.plans:
+                raise TariffNotFound(f"no tariff {name}")
+            book.set_free_minutes(minutes, actor)
+            return {"name": name, "free_minutes": book.free_minutes}
+
+        result = self.ledger.execute(command)
+        with self._lock:
+            self._books.pop(name, None)
+        return result
+
+    def free_seconds_left(self, uow: UnitOfWork, plan: str | None, account: str, at: datetime,
+                          tz: str) -> tuple[int, FreeUsage | None]:
+        """Free seconds `account` has left in the month of `at` (read in `tz`) on tariff `plan`, and the
+        month's usage record to note what a call uses (None when the tariff gives no free minutes)."""
+        book = self.tariff(plan) if plan else None
+        if book is None or not book.free_minutes:
+            return 0, None
+        month = month_of(at, tz)
+        usage = uow.find(free_usage_id(account, month), FreeUsage) or uow.add(FreeUsage.open(account, month))
+        return max(0, book.free_minutes * 60 - usage.used_seconds), usage
+
     def tariff(self, name: str) -> RatingBook | None:
         """Every version of tariff `name` (cached until the log shows it changed)."""
         now = time.monotonic()
@@ -49,7 +94,9 @@ class Tariffs(ChargingBase):
             return cached[1]
         evict(self.ledger, [tariff_id(name)])
         book = UnitOfWork(self.ledger).find(tariff_id(name), TariffBook)
-        loaded = RatingBook(TariffPlan.from_dict(p) for p in book.plans) if book and book.plans else None
+        loaded = (RatingBook((TariffPlan.from_dict(p) for p in book.plans),
+                             (PercentOff.from_dict(d) for d in book.discounts), book.free_minutes)
+                  if book and book.plans else None)
         with self._lock:
             self._books[name] = (now, loaded)
         self._drop_if_stale(tariff_id(name), book, lambda: self._books.pop(name, None))
@@ -90,7 +137,11 @@ class Tariffs(ChargingBase):
             destination = classify_callee(dialled, dial, caller_area(e164_of(caller, dial) if caller else None, dial))
         except InvalidNumber as err:
             raise InvalidRequest(str(err)) from None
-        return RateQuote(destination.e164, destination.category, plan, plan.find_rate(destination), when)
+        row = plan.find_rate(destination)
+        book = self.tariff(plan_name)
+        if row is not None and book is not None:
+            row = book.discounted(row, destination.category)  # the cost quoted is what a call is charged
+        return RateQuote(destination.e164, destination.category, plan, row, when)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 
 
@@ -49,3 +51,33 @@ def test_a_whole_unsold_batch_sells_without_naming_a_range(cli, tmp_path: Path) 
     _issue(cli, tmp_path, count=5)
     assert json.loads(cli("cards", "activate", "--batch", "VR"))["sold"] == 5
     _one_error_line(cli("cards", "activate", "--batch", "VR", "--rest", code=2))  # nothing left to sell
+
+
+def test_a_card_sold_at_45_for_a_50_face_books_the_discount(cli, tmp_path: Path) -> None:
+    out = tmp_path / "v.csv"
+    cli("cards", "issue", "--count", "1", "--face", "50.00", "--batch", "VD", "--out", str(out))
+    sale = json.loads(cli("cards", "activate", "--batch", "VD", "--price", "45.00"))
+    assert sale == {"batch": "VD", "sold": 1, "value": "50.0000", "paid": "45.0000", "discount": "5.0000"}
+    tb = json.loads(cli("ledger", "trial-balance", "--json"))
+    assert tb["house"]["house:card_sales"] == "-45.0000"  # cash received
+    assert tb["house"]["house:discounts:cards"] == "-5.0000"
+    assert tb["house"]["house:voucher_float"] == "50.0000"  # the card's credit
+    assert tb["total"] == "0.0000"
+    (row,) = json.loads(cli("reports", "inventory", "--batch", "VD"))
+    assert (row["sold"], row["paid"], row["discount"]) == (1, "45.0000", "5.0000")
+    assert cli("reports", "inventory", "--batch", "VD", "--csv", "-").splitlines()[0].endswith(
+        "outstanding,paid,discount")
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the day the sale event was recorded
+    (sold,) = json.loads(cli("reports", "card-sales", "--from", str(today - dt.timedelta(days=1)),
+                             "--to", str(today + dt.timedelta(days=1))))
+    assert (sold["batch"], sold["cards"], sold["face"], sold["paid"], sold["discount"]) == (
+        "VD", 1, "50.0000", "45.0000", "5.0000")
+
+
+def test_a_price_above_face_or_below_zero_sells_nothing(cli, tmp_path: Path) -> None:
+    _issue(cli, tmp_path, count=3)
+    for price in ("10.01", "-1.00", "abc"):
+        _one_error_line(cli("cards", "activate", "--batch", "VR", "--price", price, code=2))
+    assert _statuses(cli) == {"issued": 3}
+    tb = json.loads(cli("ledger", "trial-balance", "--json"))
+    assert tb["house"].get("house:card_sales", "0.0000") == "0.0000"

@@ -36,7 +36,8 @@ from rating.deck import parse_deck
 REPO = Path(__file__).resolve().parents[2]
 TOURS = REPO / "docs" / "tours"
 MARK = "# --- README block ---\n"
-TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "phonebar", "permits", "auditor")
+TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "phonebar", "permits", "discounts",
+              "auditor")
 
 
 # --- the README and the scripts say the same thing ------------------------------------------
@@ -283,6 +284,21 @@ def test_the_permissions_tour_refuses_what_the_account_may_not_dial(server: Serv
     assert [(d["call_id"], d["authorized"], d["reason"], d["hold"]) for d in answers] == [
         ("lim-hk", False, "not_permitted", "0.0000"), ("lim-1", True, None, "0.5000")]  # a first slice of 300 s at 0.10
     assert first(docs, "charged")["charged"] == "0.1000"
+
+
+def test_the_discounts_tour_sells_a_card_below_face_and_charges_a_discounted_call(server: Server) -> None:
+    docs = documents(server.tour("discounts"))
+    sale = first(docs, "paid")
+    assert (sale["value"], sale["paid"], sale["discount"]) == ("50.0000", "45.0000", "5.0000")
+    (inventory,) = next(d for d in docs if isinstance(d, list) and d and d[0].get("batch") == "PROMO1")
+    assert (inventory["paid"], inventory["discount"]) == ("45.0000", "5.0000")
+    authorized = first(docs, "authorized")
+    assert authorized["authorized"] is True
+    (cdr,) = next(d for d in docs if isinstance(d, list) and d and d[0].get("call_id") == "promo-1")
+    assert (cdr["list_price"], cdr["discount"], cdr["charged"]) == ("0.4500", "0.0900", "0.3600")
+    trial = first(docs, "customer_balances")
+    assert trial["total"] == "0.0000"
+    assert trial["house"]["house:discounts:cards"] == "-5.0000"
 
 
 def test_the_auditors_tour_verifies_the_noted_digest_and_cannot_change_anything(server: Server) -> None:

@@ -176,7 +176,7 @@ def test_cards_are_issued_sold_redeemed_and_counted(portal: Portal) -> None:
                                    "csv } cards(batch: \"V1\", status: \"sold\") { edges { node { serial } } } }")["data"]
     assert report["cardInventory"]["rows"] == [
         {"issued": 0, "sold": 1, "redeemed": 1, "cancelled": 1, "outstanding": "50.0000"}]
-    assert report["cardInventory"]["csv"].splitlines()[1] == "V1,voucher,50.0000,3,0,1,1,1,50.0000"
+    assert report["cardInventory"]["csv"].splitlines()[1] == "V1,voucher,50.0000,3,0,1,1,1,50.0000,100.0000,0.0000"
     assert [e["node"]["serial"] for e in report["cards"]["edges"]] == [2]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from ringledger.container import Container
@@ -36,3 +39,27 @@ def test_a_partly_sold_range_needs_rest(portal: Portal) -> None:
     done = portal.gql("operator", ACTIVATE, f=1, t=5, r=True)["data"]["activateCards"]
     assert done == {"sold": 3, "value": "15.0000"}
     assert sold(portal) == [1, 2, 3, 4, 5]
+
+
+PRICED = "mutation($p: Money) { activateCards(batch: \"V1\", fromSerial: 1, toSerial: 2, price: $p) { sold value paid discount } }"
+HOUSE = '{ cardInventory(batch: "V1") { rows { sold paid discount } } }'
+
+
+def test_cards_sold_below_face_show_price_paid_and_discount(portal: Portal) -> None:
+    done = portal.gql("operator", PRICED, p="4.50")["data"]["activateCards"]
+    assert done == {"sold": 2, "value": "10.0000", "paid": "9.0000", "discount": "1.0000"}
+    rows = portal.gql("auditor", HOUSE)["data"]["cardInventory"]["rows"]
+    assert rows == [{"sold": 2, "paid": "9.0000", "discount": "1.0000"}]
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    sales = portal.gql("auditor", "query($f: Date!, $t: Date!) { dailyRevenue(from: $f, to: $t) "
+                       "{ cardSales { batch cards face paid discount } } }",
+                       f=(today - timedelta(days=1)).isoformat(), t=(today + timedelta(days=1)).isoformat())
+    assert sales["data"]["dailyRevenue"]["cardSales"] == [
+        {"batch": "V1", "cards": 2, "face": "10.0000", "paid": "9.0000", "discount": "1.0000"}]
+
+
+@pytest.mark.parametrize("price", ["5.01", "-0.01"])
+def test_a_price_above_face_or_below_zero_is_refused_and_sells_nothing(portal: Portal, price: str) -> None:
+    out = portal.gql("operator", PRICED, p=price)
+    assert out["errors"][0]["extensions"]["code"] == "invalid_request"
+    assert sold(portal) == []
