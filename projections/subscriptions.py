@@ -88,7 +88,7 @@ def _row(r: tuple[Any, ...]) -> dict[str, Any]:
     found = dict(zip(SUBSCRIPTION_COLUMNS, r))
     for money in ("fee", "arrears"):
         found[money] = int(found[money])
-    found["unpaid"] = [p for p in found["unpaid"].split(",") if p]
+    found["unpaid_periods"] = [p for p in found.pop("unpaid").split(",") if p]
     return found
 
 

@@ -50,7 +50,7 @@ def process(settings: Settings, clock: FixedClock) -> Iterator[tuple[Container, 
 
 def fees_state(c: Container) -> dict[str, tuple[str, int, list[str]]]:
     subs = build_subscriptions(c, lambda: START).list(ACCOUNT)
-    return {s["service"]: (s["status"], s["arrears"], s["unpaid"]) for s in subs}
+    return {s["service"]: (s["status"], s["arrears"], s["unpaid_periods"]) for s in subs}
 
 
 def balance(c: Container) -> int:
