@@ -31,7 +31,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger import house
 from ledger.errors import InvalidRequest, LedgerError, NotFound
-from ledger.fee_periods import MONTHLY, PERIODS, next_period, period_of, period_start
+from ledger.fee_periods import PERIODS, next_period, period_of, period_start
 from ledger.ids import derived_id
 from ledger.money import MAX_AMOUNT, money_text
 

@@ -33,11 +33,11 @@ class SubscriptionsView(Projection):
         "CREATE INDEX IF NOT EXISTS {p}subscriptions_account ON {p}subscriptions (account, service)",
         "CREATE TABLE IF NOT EXISTS {p}fee_history (id TEXT NOT NULL, period TEXT NOT NULL, outcome TEXT NOT NULL,"
         " account TEXT NOT NULL, service TEXT NOT NULL, amount BIGINT NOT NULL, at TEXT NOT NULL,"
-        " PRIMARY KEY (id, period, outcome))",
+        " position BIGINT NOT NULL, PRIMARY KEY (id, period, outcome))",
     ]
 
     def apply(self, cur: Any, items: Sequence[Item]) -> None:
-        for _, e in items:
+        for position, e in items:
             if not isinstance(e, Subscription.Event):
                 continue
             key = e.originator_id.hex
@@ -52,8 +52,8 @@ class SubscriptionsView(Projection):
             account, service, kind, anchor, tz, unpaid = cur.fetchone()
 
             def history(period: str, outcome: str, amount: int, at: Any) -> None:
-                cur.execute(self.q("INSERT INTO {p}fee_history VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                            (key, period, outcome, account, service, amount, iso(at)))
+                cur.execute(self.q("INSERT INTO {p}fee_history VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                            (key, period, outcome, account, service, amount, iso(at), position))
 
             if isinstance(e, Subscription.FeeCharged):
                 history(e.period, "charged", e.amount, e.at)
@@ -121,11 +121,11 @@ def subscriptions(db: Any, *, account: str | None = None, status: str | None = N
 
 
 def history(db: Any, account: str, service: str | None = None) -> list[dict[str, Any]]:
-    """Every period's outcome for an account's subscriptions, in order."""
+    """Every period's outcome for an account's subscriptions, in the order they were recorded."""
     sql = "SELECT service, period, outcome, amount, at FROM fee_history WHERE account = ?"
     params: list[Any] = [account]
     if service is not None:
         sql += " AND service = ?"
         params.append(service)
-    rows = db.query(sql + " ORDER BY service, period, at, outcome", params)
+    rows = db.query(sql + " ORDER BY service, position", params)
     return [{"service": r[0], "period": r[1], "outcome": r[2], "amount": int(r[3]), "at": r[4]} for r in rows]

@@ -26,11 +26,14 @@ from zoneinfo import ZoneInfo
 from ledger.accounts import ACTIVE as ACCOUNT_ACTIVE
 from ledger.accounts import Account
 from ledger.application import Ledger
-from ledger.errors import AccountNotFound
+from ledger.errors import AccountNotFound, InvalidRequest
 from ledger.fee_periods import MONTHLY
 from ledger.ids import account_id
 from ledger.operations import Operation
 from ledger.subscriptions import (
+    ACTIVE,
+    CANCELLED,
+    ENDED,
     SUSPENDED,
     Subscription,
     SubscriptionExists,
@@ -43,6 +46,7 @@ from ledger.unit_of_work import UnitOfWork
 from projections import subscriptions as view
 
 SYSTEM = "system:fees"
+STATUSES = (ACTIVE, SUSPENDED, CANCELLED, ENDED)
 #: How many periods one run bills for one subscription (after a long outage the rest follow on the next runs).
 MAX_PERIODS_PER_RUN = 24
 
@@ -169,12 +173,17 @@ class Subscriptions:
     # --- reads ---------------------------------------------------------------------
 
     def list(self, account: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """An unknown account or status is refused: a typo must not read as "no subscriptions"."""
+        if status is not None and status not in STATUSES:
+            raise InvalidRequest(f"a subscription's status is one of {', '.join(STATUSES)}")
         if account is not None:
             check_text(account, "an account number", 20, required=True)
+            self.ledger.account(account)
         self.fresh()
         return view.subscriptions(self.views, account=account, status=status)
 
     def history(self, account: str, service: str | None = None) -> list[dict[str, Any]]:
         check_text(account, "an account number", 20, required=True)
+        self.ledger.account(account)
         self.fresh()
         return view.history(self.views, account, service)
