@@ -99,10 +99,12 @@ def due(db: Any, now: Any) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def in_arrears(db: Any) -> list[tuple[str, str]]:
-    """(account, service) of every suspended subscription (to try again once its account is funded)."""
-    rows = db.query("SELECT account, service FROM subscriptions WHERE status = ? ORDER BY account, service",
-                    (SUSPENDED,))
+def payable_arrears(db: Any) -> list[tuple[str, str]]:
+    """(account, service) of every suspended subscription whose active account has what its arrears need now
+    (as the accounts view shows it; the charge checks the account itself)."""
+    rows = db.query("SELECT s.account, s.service FROM subscriptions s JOIN accounts a ON a.number = s.account"
+                    " WHERE s.status = ? AND a.status = 'active' AND a.balance - a.held >= s.arrears"
+                    " ORDER BY s.account, s.service", (SUSPENDED,))
     return [(r[0], r[1]) for r in rows]
 
 

@@ -162,7 +162,7 @@ class Subscriptions:
         the subscription's own events, so a row read late charges nothing twice. Returns what changed."""
         at = now or self.clock()
         self.fresh()
-        todo = dict.fromkeys(view.due(self.views, at) + view.in_arrears(self.views))
+        todo = dict.fromkeys(view.due(self.views, at) + view.payable_arrears(self.views))
         done = []
         for account, service in todo:
             result = self.charge(account, service, at)
