@@ -81,10 +81,6 @@ class Subscriptions:
         """What a fee may take: nothing from an account that cannot be debited (suspended or closed)."""
         return account.available if account.status == ACCOUNT_ACTIVE else 0
 
-    @staticmethod
-    def summary(s: Subscription) -> dict[str, Any]:
-        return s.summary()
-
     # --- commands ----------------------------------------------------------------
 
     def subscribe(self, account: str, service: str, fee: int, actor: str, *, period: str = MONTHLY,
@@ -92,7 +88,6 @@ class Subscriptions:
         """Subscribe an account to a service; the first period's fee is charged at once (or left unpaid)."""
         self._names(account, service)
         now = self.clock()
-        check_terms(service, fee, period, anchor_day or 1, term, self.timezone)
         anchor = anchor_day if anchor_day is not None else now.astimezone(ZoneInfo(self.timezone)).day
         check_terms(service, fee, period, anchor, term, self.timezone)
 
