@@ -197,3 +197,33 @@ def test_a_cancelled_subscription_is_never_charged_again(container: Container) -
     run_until(container, fees, clock, "2027-04-10")
     assert balance(container) == 8_0000
     assert [(s["status"], s["due_at"]) for s in fees.list(ACCOUNT)] == [("cancelled", None)]
+
+
+def test_a_daily_lease_is_charged_each_local_midnight_for_its_term_then_ends(container: Container) -> None:
+    clock = FixedClock(START)
+    fees = build_subscriptions(container, clock)
+    container.ledger.open_account("subscriber", "test", number=ACCOUNT)
+    container.ledger.deposit(ACCOUNT, 50_0000, "test")
+    fees.subscribe(ACCOUNT, "lease:handset", 5_0000, "test", period="daily", term=3)
+    clock.now = local("2027-01-10", 23, 59)  # still the first day: nothing more
+    assert fee_job(container, fees) == []
+    run_until(container, fees, clock, "2027-01-15")
+    lease = fees.list(ACCOUNT)[0]
+    assert (lease["status"], lease["paid_periods"], lease["due_at"]) == ("ended", 3, None)
+    assert [h["period"] for h in fees.history(ACCOUNT)] == ["2027-01-10", "2027-01-11", "2027-01-12"]
+    assert balance(container) == 35_0000
+
+
+def test_an_account_suspended_by_the_operator_pays_no_fee_and_its_subscription_waits_in_arrears(
+        container: Container) -> None:
+    clock = FixedClock(START)
+    fees = build_subscriptions(container, clock)
+    container.ledger.open_account("subscriber", "test", number=ACCOUNT)
+    container.ledger.deposit(ACCOUNT, 50_0000, "test")
+    fees.subscribe(ACCOUNT, OFF, 2_0000, "test")
+    container.ledger.set_status(ACCOUNT, "suspend", "test", "fraud check")
+    run_until(container, fees, clock, "2027-02-10")
+    assert fees_state(container)[OFF] == ("suspended", 2_0000, ["2027-02"]) and balance(container) == 48_0000
+    container.ledger.set_status(ACCOUNT, "resume", "test", "cleared")
+    run_until(container, fees, clock, "2027-02-11")  # the account can pay again: the arrears are paid
+    assert fees_state(container)[OFF] == ("active", 0, []) and balance(container) == 46_0000
