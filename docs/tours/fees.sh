@@ -15,10 +15,10 @@ ringledger subscriptions add 8000000077 missed_call_busy --fee 2.00 --json
 ringledger subscriptions add 8000000077 lease:pbx-line --fee 30.00 --term 12 --json
 # {"service":"lease:pbx-line","status":"suspended","arrears":"30.0000","unpaid_periods":["2026-12"],...}
 
-# Money comes in: the next run (the scheduler's, every minute, or this one) pays the arrears and resumes the lease.
-# Each period is charged once however often this runs; each fee is charged again on its day next month.
+# Money comes in: the deposit pays the arrears and resumes the lease at once, {"resumed":"lease:pbx-line",...}.
+# (After any other credit, such as a voucher, the scheduler's run does it within a minute; so does
+# `ringledger subscriptions charge`.) Each fee is charged once a period, on its day in the operator's zone.
 ringledger accounts deposit 8000000077 40.00
-ringledger subscriptions charge --json
 ringledger subscriptions list --account 8000000077 --json
 ringledger subscriptions history 8000000077 --service lease:pbx-line --json
 # [{"period":"2026-12","outcome":"unpaid",...},{"period":"2026-12","outcome":"paid","amount":"30.0000",...}]

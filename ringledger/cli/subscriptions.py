@@ -16,7 +16,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="One line of JSON.")]
 
 
 def _shown(data: dict[str, Any]) -> dict[str, Any]:
-    out = {k: format_money(v) if k in ("fee", "arrears", "paid", "amount") and isinstance(v, int) else v
+    out = {k: format_money(v) if k in ("fee", "arrears", "paid", "amount", "balance") and isinstance(v, int) else v
            for k, v in data.items()}
     if out.get("due_at") is not None and not isinstance(out["due_at"], str):
         out["due_at"] = out["due_at"].isoformat()

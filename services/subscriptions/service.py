@@ -146,9 +146,19 @@ class Subscriptions:
                 payer.debit(sub.fee, sub.revenue_account, SYSTEM, f"fee {service} {period}")
                 uow.add(Operation.record(f"fee:{sub.id.hex}:{period}", "", {"period": period, "amount": sub.fee}))
                 charged.append(period)
-            return {**sub.summary(), "charged": charged, "paid": paid, "outcome": outcome}
+            return {**sub.summary(), "charged": charged, "paid": paid, "outcome": outcome, "balance": payer.balance}
 
         return self.ledger.execute(command)
+
+    def settle_arrears(self, account: str, now: datetime | None = None) -> list[dict[str, Any]]:
+        """After money came in: resume each suspended subscription of `account` whose arrears it can now pay
+        (in the order of their services, each paid whole). Returns the ones resumed."""
+        check_text(account, "an account number", 20, required=True)
+        at = now or self.clock()
+        self.fresh()
+        suspended = view.subscriptions(self.views, account=account, status=SUSPENDED)
+        done = [self.charge(account, s["service"], at) for s in suspended]
+        return [d for d in done if d["paid"]]
 
     def charge_due(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Charge every subscription due at `now` and resume every suspended one its account can now pay.

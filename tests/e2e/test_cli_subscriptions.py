@@ -17,10 +17,11 @@ def test_a_subscription_added_from_the_cli_is_charged_and_one_it_cannot_pay_show
     listed = json.loads(cli("subscriptions", "list", "--account", "8613001", "--json"))
     assert [(s["service"], s["status"], s["arrears"]) for s in listed] == [
         ("missed_call_busy", "suspended", "2.0000"), ("missed_call_off", "active", "0.0000")]
-    # Money comes in: the next charge run resumes it and pays the arrears.
-    cli("accounts", "deposit", "8613001", "5.00")
-    resumed = json.loads(cli("subscriptions", "charge", "--json"))
-    assert [(r["service"], r["outcome"], r["paid"]) for r in resumed] == [("missed_call_busy", "resumed", "2.0000")]
+    # Money comes in: the deposit resumes it at once and pays the arrears; a charge run then finds nothing.
+    deposited = cli("accounts", "deposit", "8613001", "5.00")
+    resumed = json.loads(deposited.strip().splitlines()[-1])
+    assert (resumed["resumed"], resumed["paid"], resumed["balance"]) == ("missed_call_busy", "2.0000", "4.0000")
+    assert json.loads(cli("subscriptions", "charge", "--json")) == []
     assert json.loads(cli("accounts", "show", "8613001", "--json"))["balance"] == "4.0000"
     history = json.loads(cli("subscriptions", "history", "8613001", "--service", "missed_call_busy", "--json"))
     assert [h["outcome"] for h in history] == ["unpaid", "paid"]

@@ -49,3 +49,14 @@ def test_only_an_operator_changes_subscriptions_and_bad_input_changes_nothing(co
                          ' { status } }' % BAR_A)
     assert missing["errors"][0]["extensions"]["code"] == "unknown_subscription"
     assert container.ledger.recorder.max_notification_id() == head
+
+
+def test_a_deposit_through_the_portal_resumes_a_suspended_subscription_and_pays_its_arrears(
+        container: Container) -> None:
+    portal = open_portal(container)  # 100.00
+    lease = portal.gql("operator", SUBSCRIBE, input={"account": BAR_B, "service": "lease:pos", "fee": "150.00"})
+    assert lease["data"]["subscribe"]["status"] == "suspended"
+    paid_in = portal.gql("operator", 'mutation { deposit(number: "%s", amount: "60.00") { balance } }' % BAR_B)
+    assert paid_in["data"]["deposit"]["balance"] == "10.0000"  # 160.00 less the 150.00 of arrears
+    listed = portal.gql("bar_b", LIST, account=None)["data"]["feeSubscriptions"]
+    assert listed == [{"account": BAR_B, "service": "lease:pos", "status": "active", "arrears": "0.0000"}]
