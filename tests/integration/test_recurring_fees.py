@@ -7,10 +7,12 @@ subscription with arrears, and a deposit resumes it, paying the arrears.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -227,3 +229,33 @@ def test_an_account_suspended_by_the_operator_pays_no_fee_and_its_subscription_w
     container.ledger.set_status(ACCOUNT, "resume", "test", "cleared")
     run_until(container, fees, clock, "2027-02-11")  # the account can pay again: the arrears are paid
     assert fees_state(container)[OFF] == ("active", 0, []) and balance(container) == 46_0000
+
+
+def test_two_processes_charging_the_same_instant_at_once_charge_each_period_once(settings: Settings) -> None:
+    clock = FixedClock(START)
+    with process(settings, clock) as (c, fees):
+        c.ledger.open_account("subscriber", "test", number=ACCOUNT)
+        c.ledger.deposit(ACCOUNT, 20_0000, "test")
+        fees.subscribe(ACCOUNT, OFF, 2_0000, "test")
+        fees.subscribe(ACCOUNT, BUSY, 2_0000, "test")
+    clock.now = local("2027-02-10")
+    with process(settings, clock) as (c1, fees1), process(settings, clock) as (c2, fees2):
+        start = threading.Barrier(2)
+        done: list[list[dict[str, Any]]] = []
+
+        def run(fees: Subscriptions) -> None:
+            start.wait()
+            done.append(fees.charge_due(clock.now))
+
+        threads = [threading.Thread(target=run, args=(f,)) for f in (fees1, fees2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # Each process charged what it won; between them, each period once.
+        charged = sorted((d["service"], p) for results in done for d in results for p in d["charged"])
+        assert charged == [(BUSY, "2027-02"), (OFF, "2027-02")]
+        assert balance(c1) == 20_0000 - 4_0000 - 4_0000
+        c1.catch_up()
+        rows = history(c1.views, ACCOUNT)
+        assert Counter((r["service"], r["period"]) for r in rows).most_common(1)[0][1] == 1
