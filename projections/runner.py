@@ -34,12 +34,13 @@ from projections.digests import DigestChain
 from projections.general_ledger import GeneralLedger
 from projections.phonebars import PhoneBarView
 from projections.reports import RevenueReport
+from projections.subscriptions import SubscriptionsView
 from projections.tariffs import TariffsView
 
 PAGE = 2000
 MAX_LOCAL = 100_000  # recordings kept for the next step; past this, steps read the log
 DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView,
-                                                ConferencesView, ConferenceSchedule, PhoneBarView]
+                                                ConferencesView, ConferenceSchedule, PhoneBarView, SubscriptionsView]
 
 
 class Projector:

@@ -20,14 +20,18 @@ from projections.conference_schedule import due
 from ringledger.container import Container
 from ringledger.leader import Leader
 from ringledger.phonebar import build_phonebars
+from ringledger.subscriptions import build_subscriptions
 from services.charging import Charging
 from services.conferences import Conferences
 from services.phonebar.service import PhoneBars
+from services.subscriptions import Subscriptions
 
 EXPIRY_INTERVAL_SECONDS = 30
 ALERT_INTERVAL_SECONDS = 15
 #: How often the ledger's own timer extends (or cuts) the grants of calls whose switch does not report.
 GRANT_INTERVAL_SECONDS = 10
+#: How often recurring fees are looked at (a fee is due from local midnight of its day; a minute late is fine).
+FEE_INTERVAL_SECONDS = 60
 
 
 def expire_job(container: Container, charging: Charging, clock: Callable[[], datetime],
@@ -84,6 +88,28 @@ def conference_job(container: Container, conferences: Conferences, leader: Leade
     return dialled
 
 
+def fee_job(container: Container, subscriptions: Subscriptions, leader: Leader | None = None) -> list[dict[str, Any]]:
+    """Charge every recurring fee whose day has come (in the operator's zone) and resume the subscriptions
+    whose accounts can now pay their arrears.
+
+    What is due is read from the subscriptions view, rebuilt from the event
+    log: a restart loses no fee. Each period is charged on its subscription's
+    events, so it is charged once however often (or in however many
+    processes) this runs. Returns the subscriptions that changed.
+    """
+    if leader is not None and not leader.try_lead():
+        return []
+    container.catch_up()
+    done = subscriptions.charge_due(subscriptions.clock())
+    if done:
+        container.settle_views()
+        log = structlog.get_logger()
+        for d in done:
+            log.info("recurring_fee", account=d["account"], service=d["service"], outcome=d["outcome"],
+                     charged=d["charged"], arrears=d["arrears"])
+    return done
+
+
 def alerts_job(phonebars: PhoneBars, leader: Leader | None = None) -> list[dict[str, Any]]:
     """Send the phone-bar owners' low-deposit alerts not yet sent (in the elected process only)."""
     if leader is not None and not leader.try_lead():
@@ -115,6 +141,11 @@ def build_scheduler(container: Container, charging: Charging, leader: Leader | N
             args=(container, conferences, leader),
             id="conferences", max_instances=1, coalesce=True,
         )
+    scheduler.add_job(
+        fee_job, "interval", seconds=FEE_INTERVAL_SECONDS,
+        args=(container, build_subscriptions(container, charging.clock), leader),
+        id="recurring_fees", max_instances=1, coalesce=True,
+    )
     scheduler.add_job(
         alerts_job, "interval", seconds=ALERT_INTERVAL_SECONDS, args=(build_phonebars(container, charging), leader),
         id="phonebar_alerts", max_instances=1, coalesce=True,

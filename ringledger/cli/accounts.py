@@ -20,6 +20,7 @@ from ringledger.cli.common import (
     show_money,
 )
 from ringledger.phones import to_e164
+from ringledger.subscriptions import build_subscriptions
 
 accounts = typer.Typer(help="Customer accounts: open, show, bind numbers, move money.", no_args_is_help=True)
 books = typer.Typer(help="The general ledger and its views.", no_args_is_help=True)
@@ -133,10 +134,15 @@ def deposit(
     amount: str,
     op_id: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
 ) -> None:
-    """Cash paid in (a phone bar's deposit, a subscriber's top-up at the counter)."""
+    """Cash paid in (a phone bar's deposit, a subscriber's top-up at the counter).
+
+    Suspended subscriptions the new balance can pay are resumed at once, their arrears paid (each printed)."""
     value = positive_money(amount)
     with container() as c:
         emit(show_money(c.ledger.deposit(number, value, actor(), op_id=op_id)), False)
+        for resumed in build_subscriptions(c).settle_arrears(number):
+            emit({"resumed": resumed["service"], "account": number, "paid": format_money(resumed["paid"]),
+                  "charged": resumed["charged"], "balance": format_money(resumed["balance"])}, True)
 
 
 @accounts.command("status")

@@ -21,6 +21,7 @@ from ringledger.cli.calls import calls
 from ringledger.cli.cards import cards, vouchers
 from ringledger.cli.keys import keys
 from ringledger.cli.reports import reports
+from ringledger.cli.subscriptions import subscriptions
 from ringledger.cli.tariffs import tariffs
 
 _NEGATIVE = re.compile(r"No such option: -\d")
@@ -67,6 +68,7 @@ app.add_typer(reports, name="reports")
 app.add_typer(calls, name="calls")
 app.add_typer(tariffs, name="tariffs")
 app.add_typer(bars, name="bars")
+app.add_typer(subscriptions, name="subscriptions")
 
 
 @app.command("serve")

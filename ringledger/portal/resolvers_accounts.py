@@ -22,6 +22,7 @@ from ringledger.portal.context import (
 )
 from ringledger.portal.pagination import connection, decode, page_size
 from ringledger.portal.resolvers_tariffs import charging
+from ringledger.subscriptions import build_subscriptions
 from services.pins import change_pin
 
 query = QueryType()
@@ -238,6 +239,7 @@ def resolve_deposit(_: Any, info: GraphQLResolveInfo, number: str, amount: int, 
                     op_id: str | None = None) -> dict[str, Any]:
     c = operator(info)
     c.container.ledger.deposit(number, _positive(amount), c.actor, memo or "", op_id=op_id)
+    build_subscriptions(c.container, charging(c).clock).settle_arrears(number)  # suspended fees it can now pay
     return _fresh(c, number)
 
 

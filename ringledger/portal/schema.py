@@ -15,6 +15,7 @@ from ringledger.portal import (
     resolvers_conferences,
     resolvers_phonebar,
     resolvers_reports,
+    resolvers_subscriptions,
     resolvers_tariffs,
 )
 from ringledger.portal.scalars import SCALARS
@@ -24,7 +25,7 @@ SDL_DIR = Path(__file__).resolve().parents[2] / "graphql"
 
 def bindables() -> list[object]:
     modules = [resolvers_accounts, resolvers_cards, resolvers_calls, resolvers_reports, resolvers_audit, resolvers_tariffs,
-               resolvers_conferences, resolvers_phonebar]
+               resolvers_conferences, resolvers_phonebar, resolvers_subscriptions]
     return [*SCALARS, *(b for m in modules for b in m.BINDABLES)]
 
 

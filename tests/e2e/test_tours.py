@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 TOURS = REPO / "docs" / "tours"
 MARK = "# --- README block ---\n"
 TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "phonebar", "permits", "discounts",
-              "auditor")
+              "fees", "auditor")
 
 
 # --- the README and the scripts say the same thing ------------------------------------------
@@ -299,6 +299,24 @@ def test_the_discounts_tour_sells_a_card_below_face_and_charges_a_discounted_cal
     trial = first(docs, "customer_balances")
     assert trial["total"] == "0.0000"
     assert trial["house"]["house:discounts:cards"] == "-5.0000"
+
+
+def test_the_fee_tour_suspends_the_lease_it_cannot_pay_and_resumes_it_once_paid(server: Server) -> None:
+    docs = documents(server.tour("fees"))
+    lease = next(d for d in docs if isinstance(d, dict) and d.get("service") == "lease:pbx-line")
+    assert (lease["status"], lease["arrears"], lease["outcome"]) == ("suspended", "30.0000", "unpaid")
+    # The tour's run or the server's own job resumed it: either way once, with the arrears paid.
+    listed = next(d for d in docs if isinstance(d, list) and d and "subscribed_at" in d[0])
+    assert {(s["service"], s["status"], s["arrears"]) for s in listed} == {
+        ("lease:pbx-line", "active", "0.0000"), ("missed_call_off", "active", "0.0000"),
+        ("missed_call_busy", "active", "0.0000")}
+    history = next(d for d in docs if isinstance(d, list) and d and "outcome" in d[0] and "account" not in d[0])
+    assert [(h["outcome"], h["amount"]) for h in history] == [("unpaid", "30.0000"), ("paid", "30.0000")]
+    assert docs[-1]["status"] == "cancelled"
+    # 5.00 + 40.00 paid in, 2.00 + 2.00 + 30.00 charged
+    shown = subprocess.run(["ringledger", "accounts", "show", "8000000077", "--json"], cwd=server.workdir,
+                           env=server.env, capture_output=True, text=True, timeout=60)
+    assert json.loads(shown.stdout)["balance"] == "11.0000", shown.stdout + shown.stderr
 
 
 def test_the_auditors_tour_verifies_the_noted_digest_and_cannot_change_anything(server: Server) -> None:

@@ -30,6 +30,7 @@ from services.fakes import RecordingCallControl, RecordingDialer
 from ringledger.container import Container
 from ringledger.phonebar import build_phonebars
 from ringledger.portal.schema import build_schema
+from ringledger.subscriptions import build_subscriptions
 from tests.integration.portal_support import BAR_A, BAR_B, Portal, make_calls, open_portal, peak_today
 
 # Arguments (and input-object fields) that name no object: filters, inputs of a computation.
@@ -66,7 +67,8 @@ CASES = _id_cases()
 def test_every_argument_of_the_schema_is_classified() -> None:
     unknown = {(f, p) for f, p, path in CASES if path[-1] not in IDS}
     assert not unknown, f"say whether these arguments name an object (IDS) or not (NOT_IDS): {unknown}"
-    assert {"cdr", "account", "card", "tariff", "holds", "conference", "conferences"} <= {f for f, _, _ in CASES}
+    assert {"cdr", "account", "card", "tariff", "holds", "conference", "conferences",
+            "feeSubscriptions"} <= {f for f, _, _ in CASES}
 
 
 
@@ -102,6 +104,8 @@ def world(container: Container) -> dict[str, Any]:
     for bar in (BAR_A, BAR_B):
         bars.add_booth(bar, "3", "test")
         bars.checkout(bar, "3", "test")
+    # The other bar's missed-call subscription.
+    build_subscriptions(container, peak_today).subscribe(BAR_B, "missed_call_busy", 2_0000, "test")
     container.catch_up()
     other = {"number": BAR_B, "account": BAR_B, "bar": BAR_B, "phone": "+8613900139000",
              "id": ledger.account(BAR_B).id.hex, "batch": "V1", "name": "V1", "plan": "retail_b",
