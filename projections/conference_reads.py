@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.db import ViewDB
+from projections.db import ViewDB, equal_filters
 
 CONFERENCE_COLUMNS = ("id", "conference_id", "mode", "account", "initiator", "participants", "start_at", "retries",
                       "retry_interval", "status", "booked_at", "booked_by", "fired_at", "ended_at", "end_cause")
@@ -26,13 +26,7 @@ def conference(db: ViewDB, conference_id: str) -> dict[str, Any] | None:
 def conferences(db: ViewDB, *, account: str | None, status: str | None, after: tuple[str, str] | None,
                 limit: int) -> list[dict[str, Any]]:
     """Conferences by start time (then id), filtered; `after` is the last (start_at, conference id) seen."""
-    where, params = [], []
-    if account is not None:
-        where.append("account = ?")
-        params.append(account)
-    if status is not None:
-        where.append("status = ?")
-        params.append(status)
+    where, params = equal_filters((("account", account), ("status", status)))
     if after is not None:
         start_at, cid = after
         where.append("(start_at > ? OR (start_at = ? AND conference_id > ?))")

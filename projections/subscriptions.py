@@ -18,6 +18,7 @@ from ledger.fee_periods import next_period, period_start
 from ledger.subscriptions import ACTIVE, SUSPENDED, Subscription
 from projections.base import Item, Projection
 from projections.cdrs import iso
+from projections.db import equal_filters
 
 
 class SubscriptionsView(Projection):
@@ -109,13 +110,7 @@ def payable_arrears(db: Any) -> list[tuple[str, str]]:
 
 
 def subscriptions(db: Any, *, account: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-    where, params = [], []
-    if account is not None:
-        where.append("account = ?")
-        params.append(account)
-    if status is not None:
-        where.append("status = ?")
-        params.append(status)
+    where, params = equal_filters((("account", account), ("status", status)))
     sql = "SELECT " + ", ".join(SUBSCRIPTION_COLUMNS) + " FROM subscriptions"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -52,6 +52,15 @@ def _out(rows: list[dict[str, Any]], columns: tuple[str, ...], csv_path: Path | 
         emit({"rows": len(rows), "csv": str(csv_path)}, False)
 
 
+def _days(c: Any, start: str | None, end: str | None) -> tuple[date, date]:
+    """The local days `--from`..`--to` (default: the last 30 days), refused when reversed."""
+    today = clock_for(c.settings.clock_start)().astimezone(ZoneInfo(c.settings.timezone)).date()
+    lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
+    if hi < lo:
+        fail("--to is before --from")
+    return lo, hi
+
+
 @reports.command("revenue")
 def revenue(
     start: Annotated[str | None, typer.Option("--from", help="First local day (default: 30 days ago).")] = None,
@@ -60,10 +69,7 @@ def revenue(
 ) -> None:
     """Daily revenue by service and call category, in the operator's time zone."""
     with container() as c:
-        today = clock_for(c.settings.clock_start)().astimezone(ZoneInfo(c.settings.timezone)).date()
-        lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
-        if hi < lo:
-            fail("--to is before --from")
+        lo, hi = _days(c, start, end)
         c.catch_up()
         rows = daily_revenue(c.views, c.settings.timezone, lo, hi)
     _out(rows, REVENUE_COLUMNS, csv_path)
@@ -77,10 +83,7 @@ def card_sales(
 ) -> None:
     """Cards sold per local day and batch: face value, price paid and discount."""
     with container() as c:
-        today = clock_for(c.settings.clock_start)().astimezone(ZoneInfo(c.settings.timezone)).date()
-        lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
-        if hi < lo:
-            fail("--to is before --from")
+        lo, hi = _days(c, start, end)
         c.catch_up()
         rows = daily_card_sales(c.views, c.settings.timezone, lo, hi)
     _out(rows, CARD_SALES_COLUMNS, csv_path)
@@ -96,10 +99,7 @@ def calls(
     """Call statistics per local day: attempts, answered, ASR, ACD, minutes, cost; with --bar also
     the bar's retail amount and margin (the per-bar daily statement)."""
     with container() as c:
-        today = clock_for(c.settings.clock_start)().astimezone(ZoneInfo(c.settings.timezone)).date()
-        lo, hi = _day(start, today - timedelta(days=29)), _day(end, today)
-        if hi < lo:
-            fail("--to is before --from")
+        lo, hi = _days(c, start, end)
         known_bar(c, bar)
         c.catch_up()
         rows = call_days(c.views, c.settings.timezone, lo, hi, bar)
