@@ -8,9 +8,8 @@ classify fails until it is added to IDS or NOT_IDS below.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,7 +30,7 @@ from ringledger.container import Container
 from ringledger.phonebar import build_phonebars
 from ringledger.portal.schema import build_schema
 from ringledger.subscriptions import build_subscriptions
-from tests.integration.portal_support import BAR_A, BAR_B, Portal, make_calls, open_portal, peak_today
+from tests.integration.portal_support import TODAY, BAR_A, BAR_B, Portal, make_calls, open_portal, peak_today
 
 # Arguments (and input-object fields) that name no object: filters, inputs of a computation.
 NOT_IDS = {"after", "kind", "status", "dialled", "caller", "callee", "booth", "category", "service"}
@@ -140,7 +139,7 @@ def _literal(value: Any) -> str:
 
 def _query(field_name: str, path: tuple[str, ...], value: str) -> str:
     field: GraphQLField = SCHEMA.query_type.fields[field_name]
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = date.fromisoformat(TODAY)
     filler = {"Date": {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))},
               "String": {"dialled": "13800138000", "booth": "3"}, "Int": {"bill": 1}}
     args = []
