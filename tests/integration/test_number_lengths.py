@@ -6,32 +6,14 @@ unplaceable number); one digit more is a 422 and changes nothing. Separators and
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
 from ledger.errors import InvalidRequest
 from ringledger.container import Container
-from ringledger.server import create_app
 from tests.charging_support import ACCOUNT, LOCAL, PHONE, call, set_up
-from tests.support import TEST_CLOCK_START
-
-TOKEN = "switch-secret-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    container.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
-    container.settings.clock_start = TEST_CLOCK_START  # calls are priced at 10:00 Beijing (peak), at any hour
-    with TestClient(create_app(container)) as c:
-        yield c
-
-
-def events(c: Container) -> int:
-    return c.ledger.recorder.max_notification_id() or 0
+# The switch client (a fixed clock at the peak) and the log-head counter of the input-limit tests.
+from tests.integration.test_input_limits import AUTH, client, events  # noqa: F401
 
 
 def authorize(client: TestClient, call_id: str, status: int = 200, **fields: str) -> dict:
