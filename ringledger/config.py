@@ -112,6 +112,7 @@ class Settings(BaseSettings):
             u = urlsplit(self.database_url)
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.postgres",
+                APPLICATION_RECORDER_TOPIC="ledger.postgres_recorder:BoundedPostgresRecorder",
                 POSTGRES_DBNAME=u.path.lstrip("/") or "postgres",
                 POSTGRES_HOST=u.hostname or "127.0.0.1",
                 POSTGRES_PORT=str(u.port or 5432),
