@@ -67,6 +67,18 @@ class Settings(BaseSettings):
     public_metrics: bool = True
     public_docs: bool = True
 
+    #: FreeSWITCH (off by default): the inbound event socket it serves, the outbound socket we serve
+    #: (dialplan `socket`), the dial string of originated legs, and the spool kept while the store is down.
+    freeswitch_enabled: bool = False
+    freeswitch_host: str = "127.0.0.1"
+    freeswitch_port: int = 8021
+    freeswitch_password: str = "ClueCon"
+    freeswitch_listen_host: str = "127.0.0.1"
+    freeswitch_listen_port: int = 8084
+    freeswitch_dial_template: str = "sofia/gateway/default/{number}"
+    freeswitch_context: str = "default"
+    freeswitch_spool_dir: str = "var/spool/freeswitch"
+
     @field_validator("sms_words")
     @classmethod
     def _known_commands(cls, value: str) -> str:

@@ -17,6 +17,7 @@ from adapters.http.limits import LimitBodies
 from adapters.web.pages import bill_pages
 from projections.runner import Follower
 from ringledger.container import Container
+from ringledger.freeswitch import FreeSwitch
 from ringledger.hooks_app import SwitchHooks
 from ringledger.phonebar import build_phonebars
 from ringledger.portal.app import portal
@@ -51,6 +52,9 @@ def views_state(container: Container) -> dict[str, Any]:
 def create_app(container: Container) -> FastAPI:
     settings = container.settings
     follower = Follower(container.projector)
+    freeswitch = FreeSwitch(container) if settings.freeswitch_enabled else None
+    if freeswitch is not None:
+        freeswitch.prepare()  # its event socket becomes the CallControl and Dialer the hooks use
     hooks = SwitchHooks(container)
     graphql = portal(container)
 
@@ -59,9 +63,13 @@ def create_app(container: Container) -> FastAPI:
         container.ledger.after_save.append(follower.poke)
         follower.start()
         hooks.start()
+        if freeswitch is not None:
+            await freeswitch.start()
         try:
             yield
         finally:
+            if freeswitch is not None:
+                await freeswitch.stop()
             hooks.stop()
             graphql.close()
             follower.stop()
@@ -71,6 +79,8 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="ringledger", version="1", lifespan=lifespan, **docs)
     app.state.container = container
     hooks.install(app)
+    if freeswitch is not None:
+        freeswitch.install(app, hooks)  # the JSON CDR route and its metrics
     app.add_route("/graphql", graphql)
     app.include_router(bill_pages(build_phonebars(container, hooks.charging),  # the printable booth bill
                                   lambda token: authenticate(container.ledger, token), settings.timezone))

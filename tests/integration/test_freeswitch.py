@@ -1,0 +1,375 @@
+"""FreeSWITCH: authorize at park, answers, heartbeats and hangups over the event socket, JSON CDRs.
+
+Every test runs against a switch in the test that speaks the event socket
+frame by frame (`tests/freeswitch_peer.py`), on SQLite and on PostgreSQL,
+with the business clock pinned at 10:00 Beijing (peak: a local call costs
+0.10 a minute, billed per minute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from adapters.freeswitch.cdr import CdrReceiver, build_cdr_router
+from adapters.freeswitch.inbound import EventSocketClient
+from adapters.freeswitch.outbound import ParkAuthorizer
+from adapters.freeswitch.reports import Reports
+from adapters.http.auth import SwitchAuth
+from adapters.spool import Spool
+from ledger.call_ids import call_id as session_id
+from ledger.charging import CallSession
+from ringledger.container import Container
+from services.charging import Charging, ChargingPolicy
+from services.fakes import FixedClock, RecordingCallControl
+from services.group_commit import GroupCommitter
+from services.ports import Origination
+from tests.charging_support import ACCOUNT, LOCAL, PEAK, PHONE, set_up, trial_balance
+from tests.freeswitch_peer import Call, FakeSwitch, cdr_json, form_body, park, wire_frame
+
+TOKEN = "fs-token"
+BASIC = "Basic " + base64.b64encode(f"pbx1:{TOKEN}".encode()).decode()
+
+
+@dataclass
+class Rig:
+    """The adapter wired as `ringledger serve` wires it, around one switch in the test."""
+
+    container: Container
+    charging: Charging
+    committer: GroupCommitter
+    spool: Spool
+    switch: FakeSwitch
+    client: EventSocketClient
+    outbound: ParkAuthorizer
+    outbound_port: int
+    http: httpx.AsyncClient
+    clock: FixedClock
+
+    def call(self, callee: str = LOCAL, caller: str = PHONE) -> Call:
+        return Call(caller=caller, callee=callee, created=self.clock.now)
+
+    async def park(self, call: Call) -> list[str]:
+        commands = await park(self.outbound_port, call)
+        for c in commands:
+            if "ringledger_granted_seconds" in c:
+                call.granted = int(c.split()[-1])
+        return commands
+
+    async def settle(self, check: Callable[[], bool], seconds: float = 10.0) -> None:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not check():
+            assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+            await asyncio.sleep(0.02)
+
+    async def event(self, call: Call, name: str, billsec: int = 0, at_seconds: int | None = None) -> None:
+        before = self.client.events_handled
+        at = call.answered + timedelta(seconds=at_seconds) if at_seconds is not None else None
+        await self.switch.push(call.event(name, billsec, at))
+        await self.settle(lambda: self.client.events_handled > before)
+
+    async def post_cdr(self, body: bytes | str, content_type: str = "application/json",
+                       auth: str = BASIC) -> httpx.Response:
+        data = body.encode() if isinstance(body, str) else body
+        return await self.http.post("/v1/freeswitch/cdr?uuid=x", content=data,
+                                    headers={"Content-Type": content_type, "Authorization": auth,
+                                             "User-Agent": "freeswitch-json/1.0"})
+
+    def session(self, call: Call) -> CallSession:
+        self.container.ledger.fresh()
+        return self.container.ledger.repository.get(session_id(call.call_id))  # type: ignore[no-any-return]
+
+    def balance(self) -> int:
+        self.container.ledger.fresh()
+        return int(self.container.ledger.account(ACCOUNT).balance)
+
+
+def run(container: Container, tmp_path: Path, scenario: Callable[[Rig], Awaitable[None]], *,
+        balance: int = 100_0000, policy: ChargingPolicy | None = None) -> None:
+    clock = FixedClock(PEAK)
+    charging = set_up(container, balance, clock=clock, policy=policy)
+
+    async def main() -> None:
+        committer = GroupCommitter(container.ledger, deadline=1.0)
+        spool = Spool(tmp_path / "spool")
+        reports = Reports(charging, committer, spool)
+        switch = FakeSwitch()
+        port = await switch.start()
+        client = EventSocketClient(reports, "127.0.0.1", port, "ClueCon", fallback=RecordingCallControl(),
+                                   reconnect_seconds=0.05)
+        charging.call_control = client
+        outbound = ParkAuthorizer(charging, committer, client)
+        outbound_port = await outbound.start("127.0.0.1", 0)
+        auth = SwitchAuth({hashlib.sha256(TOKEN.encode()).hexdigest(): "pbx1"})
+        app = FastAPI()
+        app.include_router(build_cdr_router(CdrReceiver(reports, auth.switch_of)))
+        await client.start()
+        await client.wait_connected()
+        reports.start(interval=0.05)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rl") as http:
+            rig = Rig(container, charging, committer, spool, switch, client, outbound, outbound_port, http, clock)
+            try:
+                await scenario(rig)
+            finally:
+                reports.stop()
+                await client.stop()
+                await outbound.stop()
+                await switch.stop()
+                committer.stop()
+                spool.close()
+
+    asyncio.run(main())
+
+
+def test_a_funded_call_is_authorized_at_park_with_its_hangup_scheduled_at_the_grant(
+        container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        commands = await rig.park(call)
+        # connect, then the call id, the grant and the hangup scheduled at answer, then exit: the dialplan goes on
+        assert commands == ["connect",
+                            f"api uuid_setvar {call.uuid} ringledger_call_id {call.uuid}",
+                            f"api uuid_setvar {call.uuid} ringledger_granted_seconds 300",
+                            f"api uuid_setvar {call.uuid} execute_on_answer sched_hangup +300 ALLOTTED_TIMEOUT",
+                            "exit"]
+        session = rig.session(call)
+        assert session.status == "authorized" and session.max_seconds == 300 and session.hold == 5000
+        assert rig.outbound.authorized == 1
+
+    run(container, tmp_path, scenario)
+    container.catch_up()
+    assert [tuple(r) for r in container.views.query("SELECT switch, caller, callee FROM cdrs")] == [
+        ("freeswitch", PHONE, LOCAL)]
+
+
+def test_a_call_is_charged_once_for_its_billsec_when_hangup_events_and_cdrs_all_arrive_twice(
+        container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        await rig.event(call, "channel_answer.txt")
+        assert rig.session(call).status == "answered"
+        # 125 s of talk: 3 started minutes at 0.10
+        await rig.event(call, "channel_hangup_complete.txt", billsec=125)
+        await rig.event(call, "channel_hangup_complete.txt", billsec=125)
+        raw = call.cdr(125)
+        first = await rig.post_cdr(raw)
+        again = await rig.post_cdr(form_body(raw), "application/x-www-form-urlencoded")
+        assert first.status_code == again.status_code == 200, (first.text, again.text)
+        assert first.json() == again.json() == {"call_id": call.call_id, "recorded": True, "spooled": False,
+                                                "charged": "0.3000", "billsec": 125, "flags": ""}
+        session = rig.session(call)
+        assert session.status == "ended" and session.billsec == 125 and session.charged == 3000
+        assert rig.balance() == 100_0000 - 3000
+
+    run(container, tmp_path, scenario)
+    assert trial_balance(container) == 0
+    rows = container.views.query("SELECT status, billsec, charged, cause FROM cdrs")
+    assert [tuple(r) for r in rows] == [("ended", 125, 3000, "normal_clearing")]
+
+
+def test_a_cdr_alone_ends_the_call_in_both_encodings(container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        raw_call, form_call = rig.call(), rig.call()
+        for call in (raw_call, form_call):
+            await rig.park(call)
+            await rig.event(call, "channel_answer.txt")
+        # the raw JSON body (URL-encoded values inside), and the form field cdr=
+        assert cdr_json(raw_call.cdr(61))["variables"]["sip_call_id"] == "4c1b7a2e%40127.0.0.1"  # type: ignore[index]
+        one = await rig.post_cdr(raw_call.cdr(61))
+        two = await rig.post_cdr(form_body(form_call.cdr(59)), "application/x-www-form-urlencoded")
+        assert (one.status_code, one.json()["charged"]) == (200, "0.2000")
+        assert (two.status_code, two.json()["charged"]) == (200, "0.1000")
+        assert rig.balance() == 100_0000 - 3000
+
+    run(container, tmp_path, scenario)
+
+
+def test_a_refused_call_is_hung_up_and_costs_nothing(container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        stranger = rig.call(caller="+8613911112222")  # bound to no account
+        commands = await rig.park(stranger)
+        assert commands == ["connect",
+                            f"sendmsg {stranger.uuid}\ncall-command: hangup\nhangup-cause: CALL_REJECTED"]
+        assert rig.session(stranger).status == "refused"
+        # its hangup and CDR change nothing and charge nothing
+        await rig.post_cdr(stranger.cdr(0))
+        assert rig.balance() == 100_0000
+        assert rig.outbound.refused == 1
+
+    run(container, tmp_path, scenario)
+    assert trial_balance(container) == 0
+
+
+def test_a_call_the_balance_cannot_start_is_hung_up(container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        commands = await rig.park(call)
+        assert commands[-1] == f"sendmsg {call.uuid}\ncall-command: hangup\nhangup-cause: CALL_REJECTED"
+        assert rig.session(call).answer["reason"] == "insufficient_funds"
+
+    run(container, tmp_path, scenario, balance=500)  # 0.05: less than the first minute
+
+
+def test_an_extended_slice_reschedules_the_hangup(container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        await rig.event(call, "channel_answer.txt")
+        # 100 s in: 200 s of the grant left, more than the 60 s lead: nothing to do
+        await rig.event(call, "session_heartbeat.txt", at_seconds=100)
+        assert rig.switch.apis("sched_hangup") == []
+        # 250 s in: the next slice is held, the grant is 600 s, the hangup moves to 350 s from now
+        await rig.event(call, "session_heartbeat.txt", at_seconds=250)
+        assert rig.switch.apis()[-3:] == [f"sched_del {call.uuid}",
+                                          f"sched_hangup +350 {call.uuid} ALLOTTED_TIMEOUT",
+                                          f"uuid_setvar {call.uuid} ringledger_granted_seconds 600"]
+        assert rig.session(call).max_seconds == 600
+        # the same heartbeat again (a retry) extends nothing and re-schedules nothing
+        sent = len(rig.switch.commands)
+        await rig.event(call, "session_heartbeat.txt", at_seconds=250)
+        assert len(rig.switch.commands) == sent
+
+    run(container, tmp_path, scenario)
+
+
+def test_a_call_whose_money_runs_out_is_cut_with_uuid_kill(container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        assert call.granted == 120  # 0.20 pays two minutes
+        await rig.event(call, "channel_answer.txt")
+        await rig.event(call, "session_heartbeat.txt", at_seconds=120)  # the grant is used up, nothing more held
+        await rig.settle(lambda: bool(rig.switch.apis("uuid_kill")))
+        assert rig.switch.apis("uuid_kill") == [f"uuid_kill {call.uuid} ALLOTTED_TIMEOUT"]
+        assert rig.session(call).cut_reason == "insufficient_funds"
+        await rig.event(call, "channel_hangup_complete.txt", billsec=121)
+        assert rig.balance() == 0
+
+    run(container, tmp_path, scenario, balance=2000)
+    assert trial_balance(container) == 0
+
+
+def test_originate_carries_the_callback_leg_and_its_grant(container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        leg = Origination(call_id="cb-1-a", caller="+8613900139000", callee="95013", max_seconds=90)
+        await asyncio.to_thread(rig.client.originate, leg)  # the Dialer port is called from a worker thread
+        sent = [c for c in rig.switch.commands if c.startswith("bgapi originate")]
+        assert len(sent) == 1
+        uuid = rig.client.channels["cb-1-a"].uuid
+        assert sent[0] == ("bgapi originate {origination_uuid=" + uuid + ",ringledger_call_id=cb-1-a,"
+                           "ringledger_granted_seconds=90,origination_caller_id_number=95013,"
+                           "execute_on_answer='sched_hangup +90 ALLOTTED_TIMEOUT'}"
+                           "sofia/gateway/default/+8613900139000 95013 XML default")
+        conference = Origination(call_id="i7-2", caller="+8613800138000", callee="02161234567", max_seconds=300,
+                                 conference_id="i7")
+        await asyncio.to_thread(rig.client.originate, conference)
+        last = [c for c in rig.switch.commands if c.startswith("bgapi originate")][-1]
+        assert "ringledger_call_id=i7-2" in last and "origination_caller_id_number=+8613800138000" in last
+        assert last.endswith("}sofia/gateway/default/02161234567 &conference(i7)")
+        # a number that would break the dial string is refused, nothing is sent
+        with pytest.raises(Exception, match="dial string"):
+            await asyncio.to_thread(rig.client.originate, Origination("x", "1,2", "3", 60))
+        # the leg's cut reaches the switch as uuid_kill; another switch's call goes to the fallback
+        await asyncio.to_thread(rig.client.cut, "cb-1-a", "blacklisted")
+        await rig.settle(lambda: bool(rig.switch.apis("uuid_kill")))
+        assert rig.switch.apis("uuid_kill") == [f"uuid_kill {uuid} MANAGER_REQUEST"]
+        rig.client.cut("rest-call-9", "insufficient_funds")
+        assert rig.client.fallback.cuts == [("rest-call-9", "insufficient_funds")]  # type: ignore[union-attr]
+
+    run(container, tmp_path, scenario)
+
+
+# --- malformed input changes nothing -------------------------------------------------------
+
+
+@pytest.mark.parametrize("body, content_type, message", [
+    (b"", "application/json", "the body is empty"),
+    (b"{not json", "application/json", "the CDR is not JSON"),
+    (b'{"core-uuid": "x"}', "application/json", "the CDR has no variables object"),
+    (b"field=1", "application/x-www-form-urlencoded", "a form body needs the field cdr"),
+    (b'{"variables": {"billsec": "5"}}', "application/json", "the CDR's variables have no uuid"),
+    (b'{"variables": {"uuid": "u", "billsec": "five"}}', "application/json", "variables.billsec is not a whole"),
+    (b'{"variables": {"uuid": "u", "billsec": 5}}', "application/json", "a variable is a int, not a string"),
+])
+def test_a_malformed_cdr_gets_a_clear_400_and_changes_nothing(container: Container, tmp_path: Path, body: bytes,
+                                                              content_type: str, message: str) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        await rig.event(call, "channel_answer.txt")
+        answer = await rig.post_cdr(body, content_type)
+        assert answer.status_code == 400
+        assert answer.json()["error"] == "invalid_cdr" and answer.json()["message"].startswith(message)
+        assert rig.session(call).status == "answered" and rig.spool.depth == 0
+
+    run(container, tmp_path, scenario)
+
+
+def test_a_cdr_without_a_switch_token_is_refused_before_it_is_read(container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        wrong = "Basic " + base64.b64encode(b"pbx1:guess").decode()
+        for auth in ("", wrong):
+            answer = await rig.post_cdr(call.cdr(30), auth=auth)
+            assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
+        assert rig.session(call).status == "authorized"
+
+    run(container, tmp_path, scenario)
+
+
+def test_a_cdr_of_a_channel_that_is_not_ours_is_acknowledged_and_records_nothing(
+        container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        answer = await rig.post_cdr('{"variables": {"uuid": "b-leg-1", "billsec": "30"}}')
+        assert answer.status_code == 200 and answer.json()["recorded"] is False
+        assert rig.balance() == 100_0000
+
+    run(container, tmp_path, scenario)
+
+
+def test_a_malformed_connect_reply_closes_the_socket_and_records_nothing(
+        container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        broken = b"Content-Type: command/reply\nUnique-ID: " + call.uuid.encode() + b"\nthis line has no colon\n\n"
+        commands = await park(rig.outbound_port, call, channel_data=broken)
+        assert commands == ["connect"]  # nothing was asked of the switch; the socket was closed
+        no_callee = (f"Content-Type: command/reply\nUnique-ID: {call.uuid}\nCaller-Caller-ID-Number: 1000\n\n").encode()
+        assert await park(rig.outbound_port, call, channel_data=no_callee) == ["connect"]
+        assert rig.outbound.failed == 2 and rig.outbound.authorized == 0
+        with pytest.raises(Exception):
+            rig.session(call)
+
+    run(container, tmp_path, scenario)
+
+
+def test_a_malformed_event_frame_drops_the_connection_which_comes_back_and_goes_on(
+        container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        # a Content-Length that is not a number: the client drops the connection and reconnects
+        await rig.switch.push_raw(b"Content-Length: many\nContent-Type: text/event-plain\n\n")
+        await rig.settle(lambda: rig.switch.auths == 2 and rig.client.connected)
+        # the switch says goodbye (text/disconnect-notice): the client comes back again
+        await rig.switch.disconnect_notice()
+        await rig.settle(lambda: rig.switch.auths == 3 and rig.client.connected)
+        assert rig.session(call).status == "authorized"  # nothing was recorded from the broken frame
+        # an event without Event-Name inside a valid frame is refused the same way
+        await rig.switch.push_raw(wire_frame("text/event-plain", b"Unique-ID: x\n\n"))
+        await rig.settle(lambda: rig.switch.auths == 4 and rig.client.connected)
+        await rig.event(call, "channel_answer.txt")  # and the next good event is reported
+        assert rig.session(call).status == "answered"
+
+    run(container, tmp_path, scenario)
