@@ -140,7 +140,7 @@ class FakeSwitch:
                 else:
                     writer.write(wire_frame("command/reply", Reply_Text="-ERR command not found"))
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             return
         finally:
             if writer in self._writers:
