@@ -29,6 +29,8 @@ class FreeSwitch:
         self.client: EventSocketClient | None = None
         self.outbound: ParkAuthorizer | None = None
         self.reports: Reports | None = None
+        #: The port the outbound socket listens on once started (the setting, or the free port 0 picked).
+        self.listen_port = 0
 
     def prepare(self) -> None:
         """Make the client the switch's ports before charging is built around them."""
@@ -47,13 +49,15 @@ class FreeSwitch:
         self.outbound = ParkAuthorizer(hooks.charging, hooks.committer, self.client)
         receiver = CdrReceiver(reports, hooks.auth.switch_of)
         app.include_router(build_cdr_router(receiver))
+        app.state.freeswitch = self
         _metrics(hooks.registry, self, receiver)
 
     async def start(self) -> None:
         assert self.reports is not None and self.client is not None and self.outbound is not None
         self.reports.start()
         await self.client.start()
-        await self.outbound.start(self.settings.freeswitch_listen_host, self.settings.freeswitch_listen_port)
+        self.listen_port = await self.outbound.start(self.settings.freeswitch_listen_host,
+                                                     self.settings.freeswitch_listen_port)
 
     async def stop(self) -> None:
         if self.outbound is not None:
