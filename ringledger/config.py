@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     public_docs: bool = True
 
     #: FreeSWITCH (off by default): the inbound event socket it serves, the outbound socket we serve
-    #: (dialplan `socket`), the dial string of originated legs, and the spool kept while the store is down.
+    #: (dialplan `socket`), the dial string and context of originated legs, the context an authorized
+    #: call is transferred to, and the spool kept while the store is down.
     freeswitch_enabled: bool = False
     freeswitch_host: str = "127.0.0.1"
     freeswitch_port: int = 8021
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     freeswitch_listen_port: int = 8084
     freeswitch_dial_template: str = "sofia/gateway/default/{number}"
     freeswitch_context: str = "default"
+    freeswitch_authorized_context: str = "ringledger_authorized"
     freeswitch_spool_dir: str = "var/spool/freeswitch"
 
     @field_validator("sms_words")

@@ -46,7 +46,8 @@ class FreeSwitch:
         assert self.spool is not None and self.client is not None
         reports = self.reports = Reports(hooks.charging, hooks.committer, self.spool)
         self.client.reports = reports
-        self.outbound = ParkAuthorizer(hooks.charging, hooks.committer, self.client)
+        self.outbound = ParkAuthorizer(hooks.charging, hooks.committer, self.client,
+                                       context=self.settings.freeswitch_authorized_context)
         receiver = CdrReceiver(reports, hooks.auth.switch_of)
         app.include_router(build_cdr_router(receiver))
         app.state.freeswitch = self

@@ -9,8 +9,12 @@ channel's `Unique-ID`, caller = `Caller-Caller-ID-Number`, callee =
 * Authorized: `uuid_setvar <uuid> ringledger_call_id <uuid>`,
   `uuid_setvar <uuid> ringledger_granted_seconds <granted>`,
   `uuid_setvar <uuid> execute_on_answer sched_hangup +<granted> ALLOTTED_TIMEOUT`,
-  then `exit`: the dialplan goes on (to its `bridge`), and the switch hangs
-  the call up when the grant ends unless the ledger extends it.
+  `uuid_transfer <uuid> <callee> XML <context>` (the context that bridges
+  authorized calls), then `exit`. The switch hangs the call up when the
+  grant ends unless the ledger extends it. Only an authorized call leaves
+  the `socket` extension by this transfer: if the socket cannot be reached
+  at all, the dialplan's next action (a hangup) runs, so the call fails
+  closed.
 * Refused (no money, unknown account, no rate …) or the ledger unreachable:
   `sendmsg` with `call-command: hangup` (`CALL_REJECTED`, or
   `TEMPORARY_FAILURE` when the store is down): the call fails closed, and
@@ -48,6 +52,8 @@ def call_request(channel: dict[str, str]) -> CallRequest:
                                         ("Caller-Caller-ID-Number", caller)) if not value]
     if missing:
         raise ChannelDataError(f"the channel data lacks {', '.join(missing)}")
+    if any(c.isspace() for c in uuid + callee):
+        raise ChannelDataError("a Unique-ID or Caller-Destination-Number with white space cannot travel in a command")
     return CallRequest(call_id=uuid, caller=caller, callee=callee,
                        service=channel.get("variable_ringledger_service") or "direct",
                        account=channel.get("variable_ringledger_account") or None,
@@ -56,8 +62,9 @@ def call_request(channel: dict[str, str]) -> CallRequest:
 
 class ParkAuthorizer:
     def __init__(self, charging: Charging, committer: GroupCommitter, client: EventSocketClient | None = None,
-                 *, timeout: float = 10.0) -> None:
+                 *, context: str = "ringledger_authorized", timeout: float = 10.0) -> None:
         self.charging = charging
+        self.context = context
         self.committer = committer
         self.client = client
         self.timeout = timeout
@@ -122,7 +129,8 @@ class ParkAuthorizer:
         granted = int(outcome["max_seconds"])
         for text in (f"api uuid_setvar {uuid} {CALL_VAR} {uuid}",
                      f"api uuid_setvar {uuid} {GRANT_VAR} {granted}",
-                     f"api uuid_setvar {uuid} execute_on_answer sched_hangup +{granted} ALLOTTED_TIMEOUT"):
+                     f"api uuid_setvar {uuid} execute_on_answer sched_hangup +{granted} ALLOTTED_TIMEOUT",
+                     f"api uuid_transfer {uuid} {request.callee} XML {self.context}"):
             reply = await self._ask(reader, writer, text)
             if reply.reply.startswith("-ERR"):
                 raise EOFError(f"the switch refused {text.split()[1]}: {reply.reply.strip()[:100]}")

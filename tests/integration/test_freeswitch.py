@@ -25,11 +25,12 @@ def test_a_funded_call_is_authorized_at_park_with_its_hangup_scheduled_at_the_gr
     async def scenario(rig: Rig) -> None:
         call = rig.call()
         commands = await rig.park(call)
-        # connect, then the call id, the grant and the hangup scheduled at answer, then exit: the dialplan goes on
+        # connect, then the call id, the grant and the hangup scheduled at answer, then on to the bridge
         assert commands == ["connect",
                             f"api uuid_setvar {call.uuid} ringledger_call_id {call.uuid}",
                             f"api uuid_setvar {call.uuid} ringledger_granted_seconds 300",
                             f"api uuid_setvar {call.uuid} execute_on_answer sched_hangup +300 ALLOTTED_TIMEOUT",
+                            f"api uuid_transfer {call.uuid} {LOCAL} XML ringledger_authorized",
                             "exit"]
         session = rig.session(call)
         assert session.status == "authorized" and session.max_seconds == 300 and session.hold == 5000
@@ -237,7 +238,10 @@ def test_a_malformed_connect_reply_closes_the_socket_and_records_nothing(
         assert commands == ["connect"]  # nothing was asked of the switch; the socket was closed
         no_callee = (f"Content-Type: command/reply\nUnique-ID: {call.uuid}\nCaller-Caller-ID-Number: 1000\n\n").encode()
         assert await park(rig.outbound_port, call, channel_data=no_callee) == ["connect"]
-        assert rig.outbound.failed == 2 and rig.outbound.authorized == 0
+        spaced = (f"Content-Type: command/reply\nUnique-ID: {call.uuid}\nCaller-Caller-ID-Number: 1000\n"
+                  "Caller-Destination-Number: 010%206234%205678\n\n").encode()  # would split a command
+        assert await park(rig.outbound_port, call, channel_data=spaced) == ["connect"]
+        assert rig.outbound.failed == 3 and rig.outbound.authorized == 0
         with pytest.raises(Exception):
             rig.session(call)
 

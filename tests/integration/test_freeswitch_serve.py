@@ -81,8 +81,9 @@ def test_serve_with_freeswitch_on_authorizes_reports_and_takes_cdrs(
                 "event plain CHANNEL_ANSWER SESSION_HEARTBEAT CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB"]
             call = Call(caller="+8613800138000", callee="01062345678", created=PEAK)
             commands = fs.run(park(client.app.state.freeswitch.listen_port, call))  # type: ignore[attr-defined]
-            assert commands[-2:] == [
-                f"api uuid_setvar {call.uuid} execute_on_answer sched_hangup +300 ALLOTTED_TIMEOUT", "exit"]
+            assert commands[-3:] == [
+                f"api uuid_setvar {call.uuid} execute_on_answer sched_hangup +300 ALLOTTED_TIMEOUT",
+                f"api uuid_transfer {call.uuid} 01062345678 XML ringledger_authorized", "exit"]
             call.granted = 300
             fs.run(fs.switch.push(call.event("channel_answer.txt")))
             adapter = client.app.state.freeswitch  # type: ignore[attr-defined]
