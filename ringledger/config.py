@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         parse_words(value)
         return value
 
+    @field_validator("freeswitch_dial_template")
+    @classmethod
+    def _names_the_number(cls, value: str) -> str:
+        if "{number}" not in value or any(c.isspace() for c in value):
+            raise ValueError("freeswitch_dial_template names {number} and has no white space")
+        return value
+
     @field_validator("sms_language")
     @classmethod
     def _a_language(cls, value: str) -> str:

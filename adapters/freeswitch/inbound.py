@@ -59,6 +59,13 @@ class Channel:
     answered_us: int = 0
 
 
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
 def _reply(frame: Frame) -> str:
     return frame.reply.strip()
 
@@ -198,6 +205,9 @@ class EventSocketClient:
         if self.loop is None:
             coro.close()
             raise SwitchError("the FreeSWITCH client is not running")
+        if wait and _on_loop(self.loop):
+            coro.close()
+            raise SwitchError("a blocking switch command was called on the event loop; call it from a thread")
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return future.result(self.command_timeout + 1) if wait else future
 
@@ -310,6 +320,8 @@ class EventSocketClient:
         channel = self._channel(call_id, event)
         now = event.get("Event-Date-Timestamp", "")
         if not channel.answered_us or not now.isdigit():
+            return
+        if self._reports.spool.depth:  # its answer may still wait in the spool: no interim may overtake it
             return
         used = max(0, (int(now) - channel.answered_us) // 1_000_000)
         try:

@@ -267,3 +267,30 @@ def test_a_malformed_event_frame_drops_the_connection_which_comes_back_and_goes_
         assert rig.session(call).status == "answered"
 
     run(container, tmp_path, scenario)
+
+
+def test_no_heartbeat_overtakes_an_answer_that_still_waits_in_the_spool(container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        rig.reports.stop()  # the replayer is held back: the answer below stays spooled
+        rig.spool.append("answer", {"call_id": call.call_id, "answered_at": call.answered.isoformat()})
+        await rig.event(call, "channel_answer.txt")  # queued behind it, as everything is while the spool holds any
+        await rig.event(call, "session_heartbeat.txt", at_seconds=250)
+        assert rig.switch.apis("sched_hangup") == [] and rig.session(call).status == "authorized"
+        rig.reports.start(interval=0.05)
+        await rig.settle(lambda: rig.spool.depth == 0)
+        assert rig.session(call).status == "answered" and rig.spool.rejected == 0
+        await rig.event(call, "session_heartbeat.txt", at_seconds=251)
+        assert rig.switch.apis("sched_hangup") == [f"sched_hangup +349 {call.uuid} ALLOTTED_TIMEOUT"]
+
+    run(container, tmp_path, scenario)
+
+
+def test_a_dial_template_without_the_number_is_refused_at_start() -> None:
+    from pydantic import ValidationError
+
+    from ringledger.config import Settings
+
+    with pytest.raises(ValidationError, match="names {number}"):
+        Settings(freeswitch_dial_template="sofia/gateway/default/1000")
