@@ -80,7 +80,7 @@ def _length(headers: dict[str, str]) -> int:
 
 def parse_event(body: bytes) -> tuple[dict[str, str], bytes]:
     """An event-plain body: its URL-decoded headers and the body after them (if it names one)."""
-    head, sep, rest = body.partition(b"\n\n")
+    head, _, rest = body.partition(b"\n\n")
     headers = _header_lines(head, decode=True)
     if not headers.get("Event-Name"):
         raise FrameError("an event without Event-Name")

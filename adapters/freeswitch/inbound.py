@@ -103,15 +103,10 @@ class EventSocketClient:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-        for tail in list(self._tails.values()):
-            try:
-                await tail
-            except Exception:
-                pass
+            await asyncio.wait([self._task])
+        tails = list(self._tails.values())
+        if tails:  # the reports under way finish (each handles its own errors)
+            await asyncio.wait(tails)
 
     async def wait_connected(self, timeout: float = 5.0) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
@@ -122,7 +117,7 @@ class EventSocketClient:
                 await self._session()
             except asyncio.CancelledError:
                 raise
-            except (OSError, EOFError, FrameError, SwitchError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, EOFError, FrameError, SwitchError) as exc:
                 log.warning("freeswitch_connection_lost", error=f"{type(exc).__name__}: {exc}"[:200])
             finally:
                 self._disconnected()
@@ -223,7 +218,7 @@ class EventSocketClient:
     async def kill(self, uuid: str, reason: str) -> None:
         try:
             await self.api(f"uuid_kill {uuid} {CUT_CAUSES.get(reason, 'MANAGER_REQUEST')}")
-        except (SwitchError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SwitchError) as exc:
             log.warning("freeswitch_kill_failed", uuid=uuid, error=str(exc)[:200])
 
     def originate(self, call: Origination) -> None:

@@ -86,7 +86,7 @@ class ParkAuthorizer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await asyncio.wait_for(self._call(reader, writer), self.timeout)
-        except (FrameError, ChannelDataError, EOFError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, FrameError, ChannelDataError, EOFError, OSError) as exc:
             self.failed += 1
             log.warning("freeswitch_outbound_failed", error=f"{type(exc).__name__}: {exc}"[:300])
         finally:

@@ -13,12 +13,14 @@ import base64
 from pathlib import Path
 
 import pytest
+from eventsourcing.application import AggregateNotFoundError
 
 from ringledger.container import Container
 from services.ports import Origination
 from tests.charging_support import LOCAL, PHONE, trial_balance
 from tests.freeswitch_peer import cdr_json, form_body, park, wire_frame
 from tests.freeswitch_support import Rig, run
+
 
 def test_a_funded_call_is_authorized_at_park_with_its_hangup_scheduled_at_the_grant(
         container: Container, tmp_path: Path) -> None:
@@ -242,7 +244,7 @@ def test_a_malformed_connect_reply_closes_the_socket_and_records_nothing(
                   "Caller-Destination-Number: 010%206234%205678\n\n").encode()  # would split a command
         assert await park(rig.outbound_port, call, channel_data=spaced) == ["connect"]
         assert rig.outbound.failed == 3 and rig.outbound.authorized == 0
-        with pytest.raises(Exception):
+        with pytest.raises(AggregateNotFoundError):  # no call session was ever recorded
             rig.session(call)
 
     run(container, tmp_path, scenario)

@@ -52,7 +52,7 @@ def fs() -> Iterator[SwitchThread]:
 
 
 def _metric(text: str, name: str) -> float:
-    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
     assert found, f"{name} not in /metrics"
     return float(found.group(1))
 
@@ -75,7 +75,7 @@ def test_serve_with_freeswitch_on_authorizes_reports_and_takes_cdrs(
     set_up(container)
     try:
         with TestClient(create_app(container)) as client:
-            metrics = lambda: client.get("/metrics").text  # noqa: E731
+            metrics = lambda: client.get("/metrics").text
             _until(lambda: _metric(metrics(), "ringledger_freeswitch_connected") == 1.0)
             assert fs.switch.subscriptions == [
                 "event plain CHANNEL_ANSWER SESSION_HEARTBEAT CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.spool import Spool, SpoolLocked, Spooled
+from adapters.spool import Spool, Spooled, SpoolLocked
 from ledger.charging import CallNotFound
 from ledger.errors import StoreUnavailable
 
