@@ -12,6 +12,7 @@ trial balance zero.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,49 @@ def test_every_end_reaches_the_ledger_once_after_an_outage_and_the_books_balance
 
 def _disk_full(kind: str, payload: dict[str, object]) -> int:
     raise OSError(28, "No space left on device")
+
+
+def test_a_replay_killed_halfway_is_replayed_again_and_charges_each_call_once(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    container = build(store.settings)
+
+    async def scenario(rig: Rig) -> None:
+        calls = []
+        for _ in range(3):
+            call = rig.call()
+            await rig.park(call)
+            await rig.event(call, "channel_answer.txt")
+            calls.append(call)
+        rig.reports.stop()  # ends wait in the spool, as after an outage
+        for n, call in enumerate(calls):
+            rig.spool.append("end", {"call_id": call.call_id, "billsec": BILLSEC[n], "cause": "normal_clearing",
+                                     "ended_at": (call.answered + timedelta(seconds=BILLSEC[n])).isoformat()})
+        marked: list[int] = []
+        real = rig.spool._write_done
+
+        def killed_on_second(seq: int) -> None:  # the second end is committed, then the process dies
+            marked.append(seq)
+            if len(marked) == 2:
+                raise SystemExit("killed")
+            real(seq)
+
+        with monkeypatch.context() as m:
+            m.setattr(rig.spool, "_write_done", killed_on_second)
+            with pytest.raises(SystemExit):
+                await asyncio.to_thread(rig.spool.replay, rig.reports.deliver)
+        assert rig.session(calls[1]).status == "ended"  # delivered, but not marked done
+        rig.spool.close()
+        rig.reports.spool = Spool(rig.spool.dir)  # the restart reads the spool back
+        assert [r.payload["call_id"] for r in rig.spool.pending()] == [calls[1].call_id, calls[2].call_id]
+        rig.reports.start(interval=0.05)
+        await rig.settle(lambda: rig.spool.depth == 0)
+        assert rig.spool.rejected == 0
+        for n, call in enumerate(calls):
+            assert (rig.session(call).status, rig.session(call).charged) == ("ended", COST[n])
+        assert rig.balance() == 100_0000 - sum(COST[:3])
+
+    try:
+        run(container, tmp_path, scenario)
+        assert trial_balance(container) == 0
+    finally:
+        container.close()
