@@ -90,6 +90,7 @@ class FakeSwitch:
         self.auths = 0
         self.subscriptions: list[str] = []
         self.api_answers: dict[str, str] = {}  # first word of an api command → its answer
+        self.bgapi_refusal: str | None = None  # when set, every bgapi is refused with it
         self._writers: list[asyncio.StreamWriter] = []
         self._server: asyncio.AbstractServer | None = None
         self.connected = asyncio.Event()
@@ -134,6 +135,8 @@ class FakeSwitch:
                     word = text.split()[1]
                     answer = self.api_answers.get(word, "+OK\n")
                     writer.write(wire_frame("api/response", answer.encode()))
+                elif text.startswith("bgapi ") and self.bgapi_refusal:
+                    writer.write(wire_frame("command/reply", Reply_Text=self.bgapi_refusal))
                 elif text.startswith("bgapi "):
                     writer.write(wire_frame("command/reply", Reply_Text="+OK Job-UUID: " + str(uuids.uuid4()),
                                             Job_UUID=str(uuids.uuid4())))

@@ -16,6 +16,7 @@ import pytest
 from eventsourcing.application import AggregateNotFoundError
 
 from ringledger.container import Container
+from services.callback import Callbacks
 from services.ports import Origination
 from tests.charging_support import LOCAL, PHONE, trial_balance
 from tests.freeswitch_peer import cdr_json, form_body, park, wire_frame
@@ -296,3 +297,32 @@ def test_a_dial_template_without_the_number_is_refused_at_start() -> None:
 
     with pytest.raises(ValidationError, match="names {number}"):
         Settings(freeswitch_dial_template="sofia/gateway/default/1000")
+
+
+def test_a_callback_placed_by_the_service_is_originated_through_the_switch(
+        container: Container, tmp_path: Path) -> None:
+    subscriber, access = "+8613900139000", "95013"
+
+    async def scenario(rig: Rig) -> None:
+        (_, card, _), (_, refused_card, _) = container.ledger.issue_batch("callback", 2, 20_0000, "test",
+                                                                          name="CB1", plan="demo")
+        container.ledger.sell_cards([card, refused_card], "callback", 20_0000, "test")
+        container.ledger.bind(card, subscriber, "test")
+        callbacks = Callbacks(rig.charging, rig.client)  # the switch's client is the Dialer
+        placed = await asyncio.to_thread(callbacks.place, "cb-1", "13900139000", access, "switch:pbx1")
+        assert (placed["callback"], placed["leg_a"], placed["max_seconds"]) == (True, "cb-1-a", 90)
+        (sent,) = [c for c in rig.switch.commands if c.startswith("bgapi originate")]
+        uuid = rig.client.channels["cb-1-a"].uuid
+        assert sent == ("bgapi originate {origination_uuid=" + uuid + ",ringledger_call_id=cb-1-a,"
+                        "ringledger_granted_seconds=90,origination_caller_id_number=95013,"
+                        "execute_on_answer='sched_hangup +90 ALLOTTED_TIMEOUT'}"
+                        f"sofia/gateway/default/{subscriber} {access} XML default")
+        # the switch will not place the next one: the callback says so and is closed, nothing held
+        container.ledger.bind(refused_card, "+8613900139001", "test")
+        rig.switch.bgapi_refusal = "-ERR NO_ROUTE_DESTINATION"
+        failed = await asyncio.to_thread(callbacks.place, "cb-2", "13900139001", access, "switch:pbx1")
+        assert (failed["callback"], failed["reason"]) == (False, "dial_failed")
+        assert "cb-2-a" not in rig.client.channels
+
+    run(container, tmp_path, scenario)
+    assert trial_balance(container) == 0
