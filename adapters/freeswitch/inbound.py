@@ -74,7 +74,7 @@ class EventSocketClient:
     def __init__(self, reports: Reports | None, host: str, port: int, password: str, *,
                  dial_template: str = "sofia/gateway/default/{number}", context: str = "default",
                  fallback: CallControl | None = None, reconnect_seconds: float = 1.0,
-                 command_timeout: float = 5.0) -> None:
+                 command_timeout: float = 5.0, heartbeat_seconds: int = 30) -> None:
         #: Set before `start` when the charging it reports to is built after the client (composition).
         self.reports = reports
         self.host, self.port, self.password = host, port, password
@@ -83,6 +83,8 @@ class EventSocketClient:
         self.fallback = fallback
         self.reconnect_seconds = reconnect_seconds
         self.command_timeout = command_timeout
+        #: Heartbeats of an originated leg: each is an interim report that may extend (and re-schedule) it.
+        self.heartbeat_seconds = heartbeat_seconds
         self.connected = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.channels: dict[str, Channel] = {}  # call id → channel
@@ -225,7 +227,9 @@ class EventSocketClient:
         """`Dialer`: ring `caller`, and on answer connect `callee` (or join the conference).
 
         The leg's call id travels as the channel variable `ringledger_call_id`,
-        and the hangup is scheduled at its `max_seconds` from the answer.
+        the hangup is scheduled at its `max_seconds` from the answer, and the
+        leg sends heartbeats: once the ledger grants it more (a callback's leg A
+        when it is bridged), the next heartbeat moves the hangup.
         Raises `SwitchError` when the switch does not accept it.
         """
         self._call_soon(self.originate_async(call), wait=True)
@@ -238,7 +242,7 @@ class EventSocketClient:
         shown = call.callee if call.conference_id is None else call.caller
         variables = ",".join([
             f"origination_uuid={uuid}", f"{CALL_VAR}={call.call_id}", f"{GRANT_VAR}={call.max_seconds}",
-            f"origination_caller_id_number={shown}",
+            f"origination_caller_id_number={shown}", f"enable_heartbeat_events={self.heartbeat_seconds}",
             f"execute_on_answer='sched_hangup +{call.max_seconds} ALLOTTED_TIMEOUT'",
         ])
         if call.conference_id is not None:

@@ -19,7 +19,7 @@ from ringledger.container import Container
 from services.callback import Callbacks
 from services.ports import Origination
 from tests.charging_support import LOCAL, PHONE, trial_balance
-from tests.freeswitch_peer import cdr_json, form_body, park, wire_frame
+from tests.freeswitch_peer import Call, cdr_json, form_body, park, wire_frame
 from tests.freeswitch_support import Rig, run
 
 
@@ -161,7 +161,7 @@ def test_originate_carries_the_callback_leg_and_its_grant(container: Container, 
         assert len(sent) == 1
         uuid = rig.client.channels["cb-1-a"].uuid
         assert sent[0] == ("bgapi originate {origination_uuid=" + uuid + ",ringledger_call_id=cb-1-a,"
-                           "ringledger_granted_seconds=90,origination_caller_id_number=95013,"
+                           "ringledger_granted_seconds=90,origination_caller_id_number=95013,enable_heartbeat_events=30,"
                            "execute_on_answer='sched_hangup +90 ALLOTTED_TIMEOUT'}"
                            "sofia/gateway/default/+8613900139000 95013 XML default")
         conference = Origination(call_id="i7-2", caller="+8613800138000", callee="02161234567", max_seconds=300,
@@ -299,7 +299,7 @@ def test_a_dial_template_without_the_number_is_refused_at_start() -> None:
         Settings(freeswitch_dial_template="sofia/gateway/default/1000")
 
 
-def test_a_callback_placed_by_the_service_is_originated_through_the_switch(
+def test_a_callback_leg_is_originated_through_the_switch_and_its_hangup_moved_once_bridged(
         container: Container, tmp_path: Path) -> None:
     subscriber, access = "+8613900139000", "95013"
 
@@ -314,9 +314,22 @@ def test_a_callback_placed_by_the_service_is_originated_through_the_switch(
         (sent,) = [c for c in rig.switch.commands if c.startswith("bgapi originate")]
         uuid = rig.client.channels["cb-1-a"].uuid
         assert sent == ("bgapi originate {origination_uuid=" + uuid + ",ringledger_call_id=cb-1-a,"
-                        "ringledger_granted_seconds=90,origination_caller_id_number=95013,"
+                        "ringledger_granted_seconds=90,origination_caller_id_number=95013,enable_heartbeat_events=30,"
                         "execute_on_answer='sched_hangup +90 ALLOTTED_TIMEOUT'}"
                         f"sofia/gateway/default/{subscriber} {access} XML default")
+        # leg A rings and is answered; its first heartbeat comes before the bridge (nothing to extend yet)
+        leg_a = Call(caller=subscriber, callee=access, created=rig.clock.now, uuid=uuid, call_id="cb-1-a",
+                     granted=90)
+        await rig.event(leg_a, "channel_answer.txt")
+        await rig.event(leg_a, "session_heartbeat.txt", at_seconds=30)
+        assert rig.switch.apis("sched_hangup") == []
+        # the subscriber keys the destination: both legs are held, leg A for 300 s in all; its next
+        # heartbeat moves its hangup from 90 s to 300 s after its answer
+        bridged = await asyncio.to_thread(callbacks.bridge, "cb-1", LOCAL, "switch:pbx1")
+        assert (bridged["bridged"], bridged["leg_a_max_seconds"]) == (True, 300)
+        await rig.event(leg_a, "session_heartbeat.txt", at_seconds=60)
+        assert rig.switch.apis()[-3:] == [f"sched_del {uuid}", f"sched_hangup +240 {uuid} ALLOTTED_TIMEOUT",
+                                          f"uuid_setvar {uuid} ringledger_granted_seconds 300"]
         # the switch will not place the next one: the callback says so and is closed, nothing held
         container.ledger.bind(refused_card, "+8613900139001", "test")
         rig.switch.bgapi_refusal = "-ERR NO_ROUTE_DESTINATION"
