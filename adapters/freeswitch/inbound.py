@@ -2,7 +2,7 @@
 schedules and originates out. It is the `CallControl` and the `Dialer` of a FreeSWITCH switch.
 
 It connects to the switch (`auth <password>`), subscribes to
-`CHANNEL_ANSWER SESSION_HEARTBEAT CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB`,
+`CHANNEL_ANSWER SESSION_HEARTBEAT CHANNEL_HANGUP_COMPLETE`,
 and follows only the channels that carry `ringledger_call_id` (set at park
 by the outbound server, or by `originate`). It reconnects by itself.
 
@@ -41,7 +41,7 @@ from services.store_errors import is_store_unavailable
 
 log = structlog.get_logger("ringledger.freeswitch")
 
-EVENTS = "CHANNEL_ANSWER SESSION_HEARTBEAT CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB"
+EVENTS = "CHANNEL_ANSWER SESSION_HEARTBEAT CHANNEL_HANGUP_COMPLETE"
 CALL_VAR = "ringledger_call_id"
 GRANT_VAR = "ringledger_granted_seconds"
 #: The hangup cause sent with a cut, by the ledger's reason.

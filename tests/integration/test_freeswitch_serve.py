@@ -78,7 +78,7 @@ def test_serve_with_freeswitch_on_authorizes_reports_and_takes_cdrs(
             metrics = lambda: client.get("/metrics").text
             _until(lambda: _metric(metrics(), "ringledger_freeswitch_connected") == 1.0)
             assert fs.switch.subscriptions == [
-                "event plain CHANNEL_ANSWER SESSION_HEARTBEAT CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB"]
+                "event plain CHANNEL_ANSWER SESSION_HEARTBEAT CHANNEL_HANGUP_COMPLETE"]
             call = Call(caller="+8613800138000", callee="01062345678", created=PEAK)
             commands = fs.run(park(client.app.state.freeswitch.listen_port, call))  # type: ignore[attr-defined]
             assert commands[-3:] == [
