@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     public_metrics: bool = True
     public_docs: bool = True
 
+    #: Asterisk (all off by default): the FastAGI port to listen on (0: any free port), its address,
+    #: the AMI `ami://user:secret@host:5038`, the channel an AMI Originate rings (`{number}` is
+    #: filled in), and the zone of the switch's CDR times ("" = `timezone`).
+    agi_port: int | None = None
+    agi_host: str = "127.0.0.1"
+    ami_url: str = ""
+    ami_originate_channel: str = "Local/{number}@ringledger-out"
+    asterisk_timezone: str = ""
+
     @field_validator("sms_words")
     @classmethod
     def _known_commands(cls, value: str) -> str:
@@ -78,6 +87,13 @@ class Settings(BaseSettings):
     def _a_language(cls, value: str) -> str:
         if value not in LANGUAGES:
             raise ValueError(f"sms_language must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("ami_url")
+    @classmethod
+    def _an_ami_url(cls, value: str) -> str:
+        if value and not (value.startswith("ami://") and "@" in value):
+            raise ValueError("ami_url is ami://user:secret@host:port")
         return value
 
     @field_validator("callback_setup_seconds")

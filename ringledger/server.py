@@ -16,6 +16,7 @@ from adapters.http.errors import json_response
 from adapters.http.limits import LimitBodies
 from adapters.web.pages import bill_pages
 from projections.runner import Follower
+from ringledger.asterisk import asterisk_ports, build_asterisk
 from ringledger.container import Container
 from ringledger.hooks_app import SwitchHooks
 from ringledger.phonebar import build_phonebars
@@ -51,7 +52,9 @@ def views_state(container: Container) -> dict[str, Any]:
 def create_app(container: Container) -> FastAPI:
     settings = container.settings
     follower = Follower(container.projector)
+    ami_ports = asterisk_ports(container)  # before the hooks: charging takes the call control it sets
     hooks = SwitchHooks(container)
+    asterisk = build_asterisk(container, ami_ports, hooks)
     graphql = portal(container)
 
     @asynccontextmanager
@@ -59,9 +62,13 @@ def create_app(container: Container) -> FastAPI:
         container.ledger.after_save.append(follower.poke)
         follower.start()
         hooks.start()
+        if asterisk is not None:
+            await asterisk.start()
         try:
             yield
         finally:
+            if asterisk is not None:
+                await asterisk.stop()
             hooks.stop()
             graphql.close()
             follower.stop()
@@ -70,6 +77,7 @@ def create_app(container: Container) -> FastAPI:
     docs = {} if settings.public_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
     app = FastAPI(title="ringledger", version="1", lifespan=lifespan, **docs)
     app.state.container = container
+    app.state.asterisk = asterisk
     hooks.install(app)
     app.add_route("/graphql", graphql)
     app.include_router(bill_pages(build_phonebars(container, hooks.charging),  # the printable booth bill

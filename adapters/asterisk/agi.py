@@ -166,8 +166,9 @@ class AgiServer:
             await channel.set_variable("RL_BALANCE", format_money(outcome["balance"]))
             self.book.track(call.call_id, call.channel, call.uniqueid)
             await channel.set_variable("RL_AUTHORIZED", "1")
-        except ChannelGone:
-            # The caller left while we answered: nothing was dialled, so the hold goes back now.
+        except (ChannelGone, CommandRejected):
+            # The caller left, or the channel would not take the answer: the dialplan will not dial
+            # (RL_AUTHORIZED is not 1), so the hold goes back now.
             await self.calls.end(_ended_unanswered(call.call_id))
             raise
 
