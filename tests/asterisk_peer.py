@@ -145,7 +145,7 @@ class FakeAmi:
                     writer.write(f"Response: Success\r\nActionID: {action_id}\r\nMessage: {message}\r\n\r\n"
                                  .encode())
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             return
 
     async def push(self, *frames: str) -> None:

@@ -135,10 +135,13 @@ class AsteriskCalls:
             return
         call_id = cdr.call_id
         if call_id is None or call_id in self._ended:
-            return  # not a call we authorized (or the other CDR of its Local channel), or already charged
+            return  # not a call we authorized (or the other CDR of its Local channel), or already sent
+        self._remember(call_id)  # before the await: a repeat arriving meanwhile is not sent again
         report = EndReport(call_id, cdr.billable_seconds, ended_at.isoformat() if ended_at else None,
                            cdr.disposition.lower())
-        await self.end(report)
+        outcome = await self.end(report)
+        if isinstance(outcome, LedgerError):
+            self._ended.pop(call_id, None)  # not recorded: a later report of it may still be
 
     async def end(self, report: EndReport) -> dict[str, Any] | LedgerError:
         """Charge one reported end; a duplicate is answered by the ledger with the first end."""
