@@ -33,7 +33,7 @@ class AsteriskAdapter:
         self.ports = ports
         book = ports.book if ports is not None else ChannelBook()
         control = ports.call_control if ports is not None else None
-        self.calls = AsteriskCalls(charging, committer, book, control, ZoneInfo(zone), spool)
+        self.calls = AsteriskCalls(charging, committer, book, control, ZoneInfo(zone), spool, conferences)
         self.agi = AgiServer(charging, committer, book, self.calls, control, callbacks, conferences) \
             if agi_port is not None else None
         self.agi_host, self.agi_port = agi_host, agi_port

@@ -4,13 +4,14 @@ Scripts (`AGI(agi://host:4573/<script>,<args>)`):
 
 | script | args | sets |
 | --- | --- | --- |
-| `authorize` | service (default `direct`), booth | `RL_AUTHORIZED` (1/0), `RL_REASON`, `RL_CALL_ID`, `RL_LIMIT_MS`, `RL_WARN_MS`, `RL_LOW_BALANCE`, `RL_BALANCE`, and the channel's `TIMEOUT(absolute)` and `CDR(userfield)` |
+| `authorize` | service (default `direct`), booth; for a leg the ledger originated also its call id, conference id, number | `RL_AUTHORIZED` (1/0), `RL_REASON`, `RL_CALL_ID`, `RL_LIMIT_MS`, `RL_WARN_MS`, `RL_LOW_BALANCE`, `RL_BALANCE`, and the channel's `TIMEOUT(absolute)` and `CDR(userfield)` |
 | `end` | answered seconds (`${ANSWEREDTIME}`), cause | `RL_CHARGED`, `RL_BALANCE`, `RL_BALANCE_YUAN`, `RL_BALANCE_FEN`, `RL_LOW_BALANCE` |
 | `balance` | number (default: the caller) | `RL_BALANCE`, `RL_BALANCE_YUAN`, `RL_BALANCE_FEN`, `RL_LOW_BALANCE` |
 | `callback` | — (the access number is the extension) | `RL_CALLBACK` (1/0), `RL_REASON` |
 | `destination` | callback call id (`${RL_CALL_ID}` of leg A), keyed digits | `RL_BRIDGED` (1/0), `RL_REASON`, `RL_LEG_B`, `RL_LIMIT_MS`, `RL_WARN_MS`, `RL_LOW_BALANCE` |
 | `callback_end` | callback call id, leg A seconds, leg B seconds | `RL_CHARGED`, `RL_BALANCE`, `RL_BALANCE_YUAN`, `RL_BALANCE_FEN` |
 | `conference` | — | `RL_CONFERENCE` (1/0), `RL_CONFERENCE_ID`, `RL_REASON` |
+| `leg` | `joined` or `hangup`, conference id, leg call id | `RL_REASON` when the report was refused |
 
 Guarantees: every session that reaches a script sets `RL_AUTHORIZED`
 (`authorize`) or the script's own yes/no variable, to `0` with a
@@ -74,6 +75,7 @@ class AgiServer:
         self.scripts: dict[str, Callable[[AgiChannel, AgiCall], Awaitable[None]]] = {
             "authorize": self.authorize, "end": self.end, "balance": self.balance, "callback": self.callback,
             "destination": self.destination, "callback_end": self.callback_end, "conference": self.conference,
+            "leg": self.leg,
         }
 
     async def start(self, host: str, port: int) -> int:
@@ -135,9 +137,12 @@ class AgiServer:
     # --- the call --------------------------------------------------------------
 
     async def authorize(self, channel: AgiChannel, call: AgiCall) -> None:
+        """A call about to be dialled, or a leg the ledger originated (its call id, conference and number
+        given as arguments 3-5): that leg is already up, so it is answered as soon as it is authorized."""
         service = call.arg_1 or "direct"
-        request = CallRequest(call.call_id, call.callerid, call.extension, service, call.accountcode or None,
-                              call.arg_2 or None, None, None, "asterisk")
+        call_id = call.arg_3 or call.call_id
+        request = CallRequest(call_id, call.callerid, call.arg_5 or call.extension, service,
+                              call.accountcode or None, call.arg_2 or None, None, call.arg_4 or None, "asterisk")
         try:
             command = self.charging.authorize_command(request, actor="switch:asterisk")
             outcome = await self.committer.submit(command)
@@ -157,20 +162,22 @@ class AgiServer:
         # and TIMEOUT(absolute) (moved at answer and at each extension) is the grant's end.
         limit = self.charging.policy.max_call_seconds if following else grant
         try:
-            await channel.set_variable("CDR(userfield)", USERFIELD_PREFIX + call.call_id)
+            await channel.set_variable("CDR(userfield)", USERFIELD_PREFIX + call_id)
             await channel.set_variable("TIMEOUT(absolute)", str(grant))
-            await channel.set_variable("RL_CALL_ID", call.call_id)
+            await channel.set_variable("RL_CALL_ID", call_id)
             await channel.set_variable("RL_LIMIT_MS", str(limit * 1000))
             await channel.set_variable("RL_WARN_MS", str(min(WARN_MS, limit * 500)))
             await channel.set_variable("RL_LOW_BALANCE", "1" if outcome["low_balance"] else "0")
             await channel.set_variable("RL_BALANCE", format_money(outcome["balance"]))
-            self.book.track(call.call_id, call.channel, call.uniqueid)
+            self.book.track(call_id, call.channel, call.uniqueid)
             await channel.set_variable("RL_AUTHORIZED", "1")
         except (ChannelGone, CommandRejected):
             # The caller left, or the channel would not take the answer: the dialplan will not dial
             # (RL_AUTHORIZED is not 1), so the hold goes back now.
-            await self.calls.end(_ended_unanswered(call.call_id))
+            await self.calls.end(_ended_unanswered(call_id))
             raise
+        if call.arg_3:
+            await self.calls.answered(call_id)
 
     async def end(self, channel: AgiChannel, call: AgiCall) -> None:
         """After `Dial` returns: charge `${ANSWEREDTIME}` now, so the balance can be announced at once."""
@@ -255,6 +262,16 @@ class AgiServer:
             return
         await channel.set_variable("RL_CHARGED", format_money(int(outcome["charged"])))
         await self._balance_variables(channel, int(outcome["balance"]), bool(outcome.get("low_balance")))
+
+    async def leg(self, channel: AgiChannel, call: AgiCall) -> None:
+        """A conference leg's report (`joined` once in the bridge, `hangup` from the `h` extension)."""
+        if self.conferences is None or not (call.arg_1 and call.arg_2 and call.arg_3):
+            await channel.set_variable("RL_REASON", "invalid_request")
+            return
+        try:
+            await self._sync(self.conferences.leg_event, call.arg_2, call.arg_3, call.arg_1, "")
+        except Refused as exc:
+            await channel.set_variable("RL_REASON", exc.reason)
 
     async def conference(self, channel: AgiChannel, call: AgiCall) -> None:
         """The initiator rang the conference access number: hung up unanswered, called back into the bridge."""

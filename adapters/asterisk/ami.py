@@ -69,6 +69,7 @@ class ChannelBook:
         self._by_call: OrderedDict[str, str] = OrderedDict()  # call id → channel name
         self._by_uniqueid: OrderedDict[str, str] = OrderedDict()  # unique id → call id
         self._actions: OrderedDict[str, str] = OrderedDict()  # Originate ActionID → call id
+        self._conferences: OrderedDict[str, str] = OrderedDict()  # originated leg → its conference
 
     def track(self, call_id: str, channel: str, uniqueid: str = "") -> None:
         with self._lock:
@@ -76,9 +77,15 @@ class ChannelBook:
             if uniqueid:
                 self._put(self._by_uniqueid, uniqueid, call_id)
 
-    def originated(self, action_id: str, call_id: str) -> None:
+    def originated(self, action_id: str, call_id: str, conference_id: str | None = None) -> None:
         with self._lock:
             self._put(self._actions, action_id, call_id)
+            if conference_id:
+                self._put(self._conferences, call_id, conference_id)
+
+    def conference_of(self, call_id: str) -> str | None:
+        with self._lock:
+            return self._conferences.get(call_id)
 
     def call_of_action(self, action_id: str) -> str | None:
         with self._lock:
@@ -226,10 +233,11 @@ class AsteriskCallControl:
 
 class AsteriskDialer:
     """`Dialer` through AMI `Originate`: the callback's leg A rings the subscriber and then runs the
-    callback IVR; a conference leg rings the participant into the conference's context.
+    callback IVR; a conference leg rings the participant into the conference's context (`s`).
 
     The originated channel carries `RL_CALL_ID` (the ledger's call id of the leg) and
-    `TIMEOUT(absolute)` (its grant, so it never runs past what is held).
+    `TIMEOUT(absolute)` (its grant, so it never runs past what is held); a conference leg also
+    `RL_CONFERENCE_ID` and `RL_NUMBER` (the participant rung).
     """
 
     def __init__(self, ami: AmiClient, book: ChannelBook, *, channel: str = "Local/{number}@ringledger-out",
@@ -250,11 +258,11 @@ class AsteriskDialer:
         variables = [f"RL_CALL_ID={call.call_id}", f"RL_MAX_SECONDS={call.max_seconds}",
                      f"TIMEOUT(absolute)={max(1, call.max_seconds)}"]
         if call.conference_id:
-            variables.append(f"RL_CONFERENCE_ID={call.conference_id}")
+            variables += [f"RL_CONFERENCE_ID={call.conference_id}", f"RL_NUMBER={ring}"]
         return {
             "Action": "Originate", "Channel": self.channel.format(number=ring.lstrip("+")),
             "Context": self.conference_context if call.conference_id else self.callback_context,
-            "Exten": call.conference_id or call.callee.lstrip("+"), "Priority": "1", "CallerID": shown,
+            "Exten": "s" if call.conference_id else call.callee.lstrip("+"), "Priority": "1", "CallerID": shown,
             "Timeout": str(ORIGINATE_RING_MS), "Async": "true", "Variable": variables,
             "ActionID": f"rl-originate-{call.call_id}",
         }
@@ -262,6 +270,6 @@ class AsteriskDialer:
     def originate(self, call: Origination) -> None:
         """Raises when Asterisk does not queue the call (the callback then fails as `dial_failed`)."""
         action = self.action_for(call)
-        self.book.originated(action["ActionID"], call.call_id)
+        self.book.originated(action["ActionID"], call.call_id, call.conference_id)
         self.ami.action_from_thread(action)
         log.info("asterisk_originate", call_id=call.call_id, channel=action["Channel"])

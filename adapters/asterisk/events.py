@@ -58,13 +58,15 @@ class AsteriskCalls:
     """The AMI event handlers over charging; runs on the event loop that owns the AMI connection."""
 
     def __init__(self, charging: Charging, committer: GroupCommitter, book: ChannelBook,
-                 control: AsteriskCallControl | None, zone: ZoneInfo, spool: EndSpool | None = None) -> None:
+                 control: AsteriskCallControl | None, zone: ZoneInfo, spool: EndSpool | None = None,
+                 conferences: Any = None) -> None:
         self.charging = charging
         self.committer = committer
         self.book = book
         self.control = control
         self.zone = zone
         self.spool = spool
+        self.conferences = conferences
         self._ended: OrderedDict[str, None] = OrderedDict()
         self.charged = 0
         self.bad_frames = 0
@@ -91,8 +93,11 @@ class AsteriskCalls:
         if event.get("dialstatus", "").upper() != "ANSWER":
             return
         call_id = self.book.call_of(event.get("uniqueid", ""))
-        if call_id is None:
-            return
+        if call_id is not None:
+            await self.answered(call_id)
+
+    async def answered(self, call_id: str) -> None:
+        """Record the answer of a call we authorized; then its channel's limit runs from now."""
         try:
             command = self.charging.answer_command(call_id)
         except LedgerError as exc:
@@ -115,15 +120,23 @@ class AsteriskCalls:
         if call_id is not None:
             log.info("asterisk_hangup", call_id=call_id, cause=event.get("cause-txt", "")[:60])
 
-    def on_originate_response(self, event: dict[str, str]) -> None:
-        """An originated leg rang (and was answered, or not): its channel carries that leg from now on."""
+    async def on_originate_response(self, event: dict[str, str]) -> None:
+        """An originated leg rang: answered, its channel carries that leg from now on; not answered,
+        a conference leg is reported failed (the conference retries it as booked)."""
         call_id = self.book.call_of_action(event.get("actionid", ""))
         if call_id is None:
             return
         if event.get("response", "").lower() == "success" and event.get("channel"):
             self.book.track(call_id, event["channel"], event.get("uniqueid", ""))
-        else:
-            log.warning("asterisk_originate_failed", call_id=call_id, reason=event.get("reason", "")[:40])
+            return
+        log.warning("asterisk_originate_failed", call_id=call_id, reason=event.get("reason", "")[:40])
+        conference = self.book.conference_of(call_id)
+        if conference is not None and self.conferences is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, self.conferences.leg_event, conference, call_id, "failed", "no_answer")
+            except Exception as exc:
+                log.error("asterisk_leg_failure_not_recorded", call_id=call_id, error=str(exc)[:200])
 
     async def on_cdr(self, event: dict[str, str]) -> None:
         try:

@@ -36,6 +36,8 @@ class AgiCall(BaseModel):
     arg_1: str = Field(default="", max_length=200)
     arg_2: str = Field(default="", max_length=200)
     arg_3: str = Field(default="", max_length=200)
+    arg_4: str = Field(default="", max_length=200)
+    arg_5: str = Field(default="", max_length=200)
 
     @field_validator("uniqueid")
     @classmethod

@@ -22,9 +22,11 @@ import pytest
 
 from adapters.asterisk.adapter import AsteriskAdapter, AsteriskPorts
 from ledger.charging import CallSession
+from ledger.conferences import conference_id
 from ledger.call_ids import call_id as session_id
 from ringledger.container import Container, build
 from services.callback import CallbackPolicy, Callbacks
+from services.conferences import Conferences
 from services.fakes import FixedClock, RecordingCallControl
 from services.group_commit import GroupCommitter
 from tests.asterisk_peer import FakeAmi, accept_all, agi_block, agi_session, ami_frames, variables_set
@@ -330,6 +332,42 @@ def test_originate_carries_the_callback_leg_and_its_channel_can_then_be_cut(cont
         await s.in_thread(s.adapter.ports.call_control.cut, "ast-1795598999.7-a", "insufficient_funds")
         (hangup,) = s.peer.sent("Hangup")
         assert hangup["Channel"] == ["Local/8613900139000@ringledger-out-00000003;1"]
+
+    run(container, scenario)
+
+
+def test_a_conference_is_started_by_phone_and_its_originated_leg_authorized_answered_and_joined(
+        container: Container) -> None:
+    async def scenario(s: Switch) -> None:
+        assert s.adapter is not None and s.adapter.ports is not None and s.adapter.agi is not None
+        ports = s.adapter.ports
+        conferences = Conferences(container.ledger, ports.dialer, ports.call_control, s.clock)
+
+        def conference(cid: str) -> Any:
+            container.ledger.fresh()
+            return container.ledger.repository.get(conference_id(cid))
+
+        s.adapter.agi.conferences = s.adapter.calls.conferences = conferences
+        # The initiator (bound to the funded account) rings the conference access number.
+        variables, _, _ = await s.agi(agi_block(network_script="conference", extension="95014",
+                                                uniqueid="1795598999.8"))
+        assert variables["RL_CONFERENCE"] == "1"
+        cid = variables["RL_CONFERENCE_ID"]
+        (originate,) = s.peer.sent("Originate")
+        leg = f"{cid}-1"
+        assert originate["Channel"] == ["Local/8613800138000@ringledger-out"]
+        assert originate["Context"] == ["ringledger-conference"] and originate["Exten"] == ["s"]
+        assert f"RL_CALL_ID={leg}" in originate["Variable"] and f"RL_CONFERENCE_ID={cid}" in originate["Variable"]
+        # The leg is up and runs the conference context: authorized under its own call id, answered at once.
+        variables, _, _ = await s.agi(agi_block(extension="s", uniqueid="1795599000.9",
+                                                arg_1="conference", arg_2="", arg_3=leg, arg_4=cid,
+                                                arg_5="+8613800138000"))
+        assert variables["RL_AUTHORIZED"] == "1" and variables["CDR(userfield)"] == f"rl:{leg}"
+        session = container.ledger.repository.get(session_id(leg))
+        assert session.status == "answered" and session.service == "conference"
+        assert conference(cid).legs[leg]["status"] == "placed"
+        await s.agi(agi_block(network_script="leg", uniqueid="1795599000.9", arg_1="joined", arg_2=cid, arg_3=leg))
+        assert conference(cid).legs[leg]["status"] == "joined"
 
     run(container, scenario)
 
