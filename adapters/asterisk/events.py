@@ -157,7 +157,20 @@ class AsteriskCalls:
             self._ended.pop(call_id, None)  # not recorded: a later report of it may still be
 
     async def end(self, report: EndReport) -> dict[str, Any] | LedgerError:
-        """Charge one reported end; a duplicate is answered by the ledger with the first end."""
+        """Charge one reported end; one the store cannot take now goes to the spool (if any)."""
+        outcome = await self.deliver(report)
+        if isinstance(outcome, StoreUnavailable):
+            self.not_recorded += 1
+            if self.spool is not None:
+                self.spool.put(report)
+            else:
+                log.error("asterisk_end_not_recorded", call_id=report.call_id, billsec=report.billsec,
+                          ended_at=report.ended_at, error=str(outcome)[:200])
+        return outcome
+
+    async def deliver(self, report: EndReport) -> dict[str, Any] | LedgerError:
+        """Charge one reported end, nothing else: what a spool's forwarder calls (a duplicate is
+        answered by the ledger with the first end, and charges nothing)."""
         from datetime import datetime
 
         try:
@@ -170,12 +183,6 @@ class AsteriskCalls:
             return exc
         outcome = await self._run(command)
         if isinstance(outcome, StoreUnavailable):
-            self.not_recorded += 1
-            if self.spool is not None:
-                self.spool.put(report)
-            else:
-                log.error("asterisk_end_not_recorded", call_id=report.call_id, billsec=report.billsec,
-                          ended_at=report.ended_at, error=str(outcome)[:200])
             return outcome
         if isinstance(outcome, LedgerError):
             log.warning("asterisk_end_refused", call_id=report.call_id, error=str(outcome)[:200])

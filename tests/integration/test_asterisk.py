@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 
 from adapters.asterisk.adapter import AsteriskAdapter, AsteriskPorts
+from adapters.asterisk.events import EndReport
 from ledger.charging import CallSession
+from ledger.errors import LedgerError
 from ledger.conferences import conference_id
 from ledger.call_ids import call_id as session_id
 from ringledger.container import Container, build
@@ -43,7 +45,7 @@ Scenario = Callable[["Switch"], Awaitable[None]]
 class Switch:
     """The adapter under test, its fake Asterisk, and the clock they share."""
 
-    def __init__(self, container: Container, balance: int, *, ami: bool) -> None:
+    def __init__(self, container: Container, balance: int, *, ami: bool, spool: Any = None) -> None:
         self.container = container
         self.clock = FixedClock(PEAK)
         self.charging = set_up(container, balance, clock=self.clock)
@@ -52,6 +54,7 @@ class Switch:
         self.use_ami = ami
         self.peer = FakeAmi()
         self.adapter: AsteriskAdapter | None = None
+        self.spool = spool
 
     async def start(self, callbacks: Any = None) -> None:
         ports = None
@@ -60,7 +63,7 @@ class Switch:
             ports = AsteriskPorts(f"ami://ringledger:s3cret@127.0.0.1:{port}", self.fallback)
             self.charging.call_control = ports.call_control
         self.adapter = AsteriskAdapter(self.charging, self.committer, zone="Asia/Shanghai", ports=ports,
-                                       agi_port=0, callbacks=callbacks)
+                                       agi_port=0, callbacks=callbacks, spool=self.spool)
         await self.adapter.start()
         if self.use_ami:
             assert ports is not None and ports.ami.connected, "the adapter logged in to the AMI peer"
@@ -97,8 +100,9 @@ class Switch:
         return self.container.ledger.recorder.max_notification_id() or 0
 
 
-def run(container: Container, scenario: Scenario, *, balance: int = 100_0000, ami: bool = True) -> Switch:
-    switch = Switch(container, balance, ami=ami)
+def run(container: Container, scenario: Scenario, *, balance: int = 100_0000, ami: bool = True,
+        spool: Any = None) -> Switch:
+    switch = Switch(container, balance, ami=ami, spool=spool)
 
     async def main() -> None:
         await switch.start()
@@ -230,6 +234,46 @@ def test_with_the_store_down_authorize_answers_a_refusal_in_time(store: Store) -
 
         s = run(container, scenario)
         assert s.account().available == 100_0000
+    finally:
+        container.close()
+
+
+class ListSpool:
+    """The seam a store-and-forward spool plugs into: here it only keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.kept: list[EndReport] = []
+
+    def put(self, report: EndReport) -> None:
+        self.kept.append(report)
+
+
+def test_a_cdr_the_store_cannot_take_goes_to_the_spool_and_charges_once_when_forwarded(
+        store: Store) -> None:  # noqa: F811
+    container = build(store.settings)
+    spool = ListSpool()
+    f = frames()
+    try:
+        async def scenario(s: Switch) -> None:
+            await s.agi(agi_block())
+            await s.events(f["dial_end"])
+            with store.outage():
+                await s.events(f["cdr_2"], f["hangup"], settle=3.0)
+            assert spool.kept == [EndReport(CALL, 125, "2024-05-06T10:02:10+08:00", "answered")]
+            assert s.adapter is not None and s.adapter.calls.not_recorded == 1
+            assert s.account().available == 100_0000 - 5000  # still only held
+            # The store is back: what the spool kept is delivered (retried, as a spool does, until the
+            # store takes it), and the CDR repeated later charges nothing more.
+            report = spool.kept[0]
+            for _ in range(20):
+                if not isinstance(await s.adapter.calls.deliver(report), LedgerError):
+                    break
+                await asyncio.sleep(0.5)
+            await s.events(f["cdr_2"])
+            assert len(spool.kept) == 1
+
+        s = run(container, scenario, spool=spool)
+        assert s.account().balance == s.account().available == 100_0000 - 3000
     finally:
         container.close()
 
