@@ -412,6 +412,15 @@ def test_a_conference_is_started_by_phone_and_its_originated_leg_authorized_answ
         assert conference(cid).legs[leg]["status"] == "placed"
         await s.agi(agi_block(network_script="leg", uniqueid="1795599000.9", arg_1="joined", arg_2=cid, arg_3=leg))
         assert conference(cid).legs[leg]["status"] == "joined"
+        # The initiator keys a participant; Asterisk cannot ring it, and says so on the Originate's ActionID.
+        await s.in_thread(conferences.invite, cid, "02161234567", "switch:asterisk")
+        invited = s.peer.sent("Originate")[-1]
+        (leg_2,) = [v.split("=", 1)[1] for v in invited["Variable"] if v.startswith("RL_CALL_ID=")]
+        assert invited["Channel"] == ["Local/862161234567@ringledger-out"]
+        await s.events(f"Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {invited['ActionID'][0]}\r\n"
+                       "Response: Failure\r\nChannel: Local/862161234567@ringledger-out\r\nContext: "
+                       "ringledger-conference\r\nExten: s\r\nReason: 3\r\nUniqueid: <null>\r\n\r\n")
+        assert conference(cid).legs[leg_2]["status"] == "failed"
 
     run(container, scenario)
 
