@@ -89,6 +89,13 @@ class Settings(BaseSettings):
             raise ValueError(f"sms_language must be one of {', '.join(LANGUAGES)}")
         return value
 
+    @field_validator("agi_port")
+    @classmethod
+    def _a_port(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= 65535:
+            raise ValueError("agi_port is 0 (any free port) to 65535")
+        return value
+
     @field_validator("ami_url")
     @classmethod
     def _an_ami_url(cls, value: str) -> str:

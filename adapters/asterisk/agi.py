@@ -96,7 +96,8 @@ class AgiServer:
         channel = AgiChannel(reader, writer, self.timeout)
         try:
             try:
-                variables = await read_variables(reader, self.timeout)
+                # The whole block within the timeout: a peer dripping lines cannot hold a session open.
+                variables = await asyncio.wait_for(read_variables(reader, self.timeout), self.timeout)
             except AgiFrameError as exc:
                 self.bad_frames += 1
                 log.error("agi_bad_frame", error=str(exc))

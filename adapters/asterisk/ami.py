@@ -142,8 +142,10 @@ class AmiClient:
             await asyncio.sleep(0.02)
 
     def close(self) -> None:
+        # No reconnect after a close, whether the connection is up or a retry is pending.
+        self.manager.connection_lost = lambda exc: None
+        self.manager.connect = lambda *args, **kwargs: None
         self.manager.close()
-        self.manager.connection_lost = lambda exc: None  # no reconnect after a close
 
     @property
     def connected(self) -> bool:
