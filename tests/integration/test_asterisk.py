@@ -380,6 +380,42 @@ def test_originate_carries_the_callback_leg_and_its_channel_can_then_be_cut(cont
     run(container, scenario)
 
 
+def test_the_callback_ivr_bridges_the_keyed_destination_and_closes_with_both_legs(container: Container) -> None:
+    subscriber, callback = "+8613900139000", "ast-1795598999.7"
+
+    async def scenario(s: Switch) -> None:
+        ((_, card, _),) = container.ledger.issue_batch("callback", 1, 20_0000, "test", name="CB", plan="demo")
+        container.ledger.sell_cards([card], "callback", 20_0000, "test")
+        container.ledger.bind(card, subscriber, "test")
+        assert s.adapter is not None and s.adapter.ports is not None and s.adapter.agi is not None
+        s.adapter.agi.callbacks = Callbacks(s.charging, s.adapter.ports.dialer, CallbackPolicy(90))
+        await s.agi(agi_block(network_script="callback", callerid="13900139000", extension="95013",
+                              uniqueid="1795598999.7"))
+        # Leg A runs the callback context; the subscriber keys a Beijing number.
+        leg_a = agi_block(network_script="destination", callerid="95013", extension="95013",
+                          uniqueid="1795599000.9", arg_1=callback, arg_2="01062345678")
+        # First a number that cannot be called: a no, and the subscriber may key another.
+        variables, _, _ = await s.agi(leg_a.replace("01062345678", "0"))
+        assert variables["RL_BRIDGED"] == "0" and variables["RL_REASON"] == "no_rate"
+        variables, _, _ = await s.agi(leg_a)
+        assert variables["RL_BRIDGED"] == "1" and variables["RL_LEG_B"] == f"{callback}-b"
+        limit = int(variables["RL_LIMIT_MS"])
+        assert limit > 0 and int(variables["RL_WARN_MS"]) <= limit
+        # Leg B talked 125 s; leg A rang, waited for the keys and talked: 155 s.
+        variables, _, _ = await s.agi(agi_block(network_script="callback_end", uniqueid="1795599000.9",
+                                                arg_1=callback, arg_2="155", arg_3="125"))
+        # Peak: leg A (a mobile) 3 min at 0.20, leg B (local) 3 min at 0.10.
+        assert variables["RL_CHARGED"] == "0.9000"
+        assert (variables["RL_BALANCE"], variables["RL_BALANCE_YUAN"], variables["RL_BALANCE_FEN"]) == \
+            ("19.1000", "19", "10")
+        # The balance step gives the same to announce on a later call.
+        variables, _, _ = await s.agi(agi_block(network_script="balance", arg_1="13900139000"))
+        assert variables["RL_BALANCE"] == "19.1000" and variables["RL_LOW_BALANCE"] == "0"
+
+    run(container, scenario)
+    assert trial_balance(container) == 0
+
+
 def test_a_conference_is_started_by_phone_and_its_originated_leg_authorized_answered_and_joined(
         container: Container) -> None:
     async def scenario(s: Switch) -> None:
