@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     freeswitch_context: str = "default"
     freeswitch_authorized_context: str = "ringledger_authorized"
     freeswitch_spool_dir: str = "var/spool/freeswitch"
+    #: Asterisk (all off by default): the FastAGI port to listen on (0: any free port), its address,
+    #: the AMI `ami://user:secret@host:5038`, the channel an AMI Originate rings (`{number}` is
+    #: filled in), and the zone of the switch's CDR times ("" = `timezone`).
+    agi_port: int | None = None
+    agi_host: str = "127.0.0.1"
+    ami_url: str = ""
+    ami_originate_channel: str = "Local/{number}@ringledger-out"
+    asterisk_timezone: str = ""
 
     @field_validator("sms_words")
     @classmethod
@@ -99,6 +107,20 @@ class Settings(BaseSettings):
     def _a_language(cls, value: str) -> str:
         if value not in LANGUAGES:
             raise ValueError(f"sms_language must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("agi_port")
+    @classmethod
+    def _a_port(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= 65535:
+            raise ValueError("agi_port is 0 (any free port) to 65535")
+        return value
+
+    @field_validator("ami_url")
+    @classmethod
+    def _an_ami_url(cls, value: str) -> str:
+        if value and not (value.startswith("ami://") and "@" in value):
+            raise ValueError("ami_url is ami://user:secret@host:port")
         return value
 
     @field_validator("callback_setup_seconds")

@@ -16,6 +16,7 @@ from adapters.http.errors import json_response
 from adapters.http.limits import LimitBodies
 from adapters.web.pages import bill_pages
 from projections.runner import Follower
+from ringledger.asterisk import asterisk_ports, build_asterisk
 from ringledger.container import Container
 from ringledger.freeswitch import FreeSwitch
 from ringledger.hooks_app import SwitchHooks
@@ -55,7 +56,9 @@ def create_app(container: Container) -> FastAPI:
     freeswitch = FreeSwitch(container) if settings.freeswitch_enabled else None
     if freeswitch is not None:
         freeswitch.prepare()  # its event socket becomes the CallControl and Dialer the hooks use
+    ami_ports = asterisk_ports(container)  # before the hooks: charging takes the call control it sets
     hooks = SwitchHooks(container)
+    asterisk = build_asterisk(container, ami_ports, hooks)
     graphql = portal(container)
 
     @asynccontextmanager
@@ -63,13 +66,16 @@ def create_app(container: Container) -> FastAPI:
         container.ledger.after_save.append(follower.poke)
         follower.start()
         hooks.start()
-        if freeswitch is not None:
-            await freeswitch.start()
+        edges = [edge for edge in (freeswitch, asterisk) if edge is not None]  # switch adapters the settings enable
+        started = []
         try:
+            for edge in edges:
+                await edge.start()
+                started.append(edge)
             yield
         finally:
-            if freeswitch is not None:
-                await freeswitch.stop()
+            for edge in reversed(started):
+                await edge.stop()
             hooks.stop()
             graphql.close()
             follower.stop()
@@ -78,6 +84,7 @@ def create_app(container: Container) -> FastAPI:
     docs = {} if settings.public_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
     app = FastAPI(title="ringledger", version="1", lifespan=lifespan, **docs)
     app.state.container = container
+    app.state.asterisk = asterisk
     hooks.install(app)
     if freeswitch is not None:
         freeswitch.install(app, hooks)  # the JSON CDR route and its metrics

@@ -50,6 +50,15 @@ class CallControl(Protocol):
     def cut(self, call_id: str, reason: str) -> None: ...
 
 
+@runtime_checkable
+class GrantFollower(Protocol):
+    """A `CallControl` that also keeps the switch's own limit in step with the grant (Asterisk's
+    `TIMEOUT(absolute)`): told, after the commit that recorded it, that a call's grant grew to
+    `granted_seconds`, `elapsed_seconds` into the call."""
+
+    def extended(self, call_id: str, granted_seconds: int, elapsed_seconds: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class Text:
     """One SMS: who sent it, to whom, what it says."""

@@ -190,7 +190,7 @@ class HookHandlers:
         outcome = await self._run(command)
         if isinstance(outcome, Response):
             return outcome
-        if command.cuts:  # committed: now the switch may be asked to cut (off the event loop)
+        if command.cuts or command.extended:  # committed: now the switch may cut or follow (off the loop)
             await run_in_threadpool(self.charging.after_commit, command)
         self._interim_latency(time.perf_counter() - started)
         return json_response(wire(outcome))

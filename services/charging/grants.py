@@ -14,7 +14,10 @@ Guarantees:
 * once the call has used its whole grant and no next slice can be held, the
   answer says stop and the cut is recorded once (`CallCut`); the switch is
   asked to cut (`CallControl.cut`) only after the transaction that recorded
-  it has committed, never from inside a command that may run again.
+  it has committed, never from inside a command that may run again;
+* a switch whose own limit must follow the grant (a `CallControl` that is
+  also a `GrantFollower`) is told of each extension after its commit, never
+  before, so it never lets a call run past what is held.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from rating.rate import max_seconds_for, rate_call
 from rating.tariffs import RateRow
 from services.charging.base import ChargingBase
 from services.charging.requests import GRANT_ACTOR, rate_row_of
+from services.ports import GrantFollower
 
 Cuts = list[tuple[str, str]]
 
@@ -45,9 +49,12 @@ class CutAfterCommit:
     def __init__(self, run: Callable[[UnitOfWork, Cuts], dict[str, Any]]) -> None:
         self._run = run
         self.cuts: Cuts = []
+        #: (call id, granted seconds, elapsed seconds) of each grant the last run extended.
+        self.extended: list[tuple[str, int, int]] = []
 
     def __call__(self, uow: UnitOfWork) -> dict[str, Any]:
         self.cuts = []  # a retried run decides afresh
+        self.extended = []
         return self._run(uow, self.cuts)
 
 
@@ -170,7 +177,8 @@ class Granting(ChargingBase):
             account = self._account(uow, session)
             now = self.clock()
             if session.is_open and used_seconds > session.used_seconds:
-                self._extend(session, account, used_seconds, now, "switch")
+                if self._extend(session, account, used_seconds, now, "switch"):
+                    command.extended.append((call, session.max_seconds, used_seconds))
                 used = min(self._cost(session, used_seconds, session.answered_at or session.authorized_at),
                            session.hold)
                 session.report_interim(used_seconds, used, reported_at=now, ttl=self.policy.hold_ttl)
@@ -183,14 +191,18 @@ class Granting(ChargingBase):
                     "low_balance": account.available < self.policy.low_balance,
                     "reason": None if go_on else session.cut_reason or session.status}
 
-        return CutAfterCommit(run)
+        command = CutAfterCommit(run)
+        return command
 
     def after_commit(self, command: object) -> None:
-        """Ask the switch to cut what a committed command decided to cut (nothing for other commands)."""
-        cuts = getattr(command, "cuts", None)
-        if not cuts or self.call_control is None:
+        """Ask the switch to cut what a committed command decided to cut (nothing for other commands),
+        and tell a switch that follows grants how far each extended grant now runs."""
+        if self.call_control is None:
             return
-        for call_id, reason in cuts:
+        if isinstance(self.call_control, GrantFollower):
+            for call_id, granted, elapsed in getattr(command, "extended", ()):
+                self.call_control.extended(call_id, granted, elapsed)
+        for call_id, reason in getattr(command, "cuts", None) or ():
             self.call_control.cut(call_id, reason)
 
     # --- the ledger's own timer -------------------------------------------------
@@ -211,11 +223,14 @@ class Granting(ChargingBase):
                 return {"call_id": call, "extended": False, "cut": None}
             account = self._account(uow, session)
             extended = self._extend(session, account, elapsed, None, GRANT_ACTOR)
+            if extended:
+                command.extended.append((call, session.max_seconds, elapsed))
             self._stop_if_spent(session, account, elapsed, now, cuts, GRANT_ACTOR)
             return {"call_id": call, "extended": extended, "granted_seconds": session.max_seconds,
                     "cut": session.cut_reason}
 
-        return CutAfterCommit(run)
+        command = CutAfterCommit(run)
+        return command
 
     def extend_grants(self, now: datetime, candidates: Iterable[str]) -> list[dict[str, Any]]:
         """Run the timer over `candidates` (calls whose grant may end soon); returns what it extended or cut.

@@ -1,0 +1,65 @@
+"""The Asterisk adapter as one thing to start and stop: AGI server, AMI client, their ports and health."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from adapters.asterisk.agi import AgiServer
+from adapters.asterisk.ami import AmiClient, AsteriskCallControl, AsteriskDialer, ChannelBook, parse_ami_url
+from adapters.asterisk.events import AsteriskCalls, EndSpool
+from services.charging import Charging
+from services.group_commit import GroupCommitter
+from services.ports import CallControl
+
+
+class AsteriskPorts:
+    """The ports an AMI connection gives (built before charging, which takes the call control)."""
+
+    def __init__(self, ami_url: str, fallback: CallControl | None = None, *,
+                 originate_channel: str = "Local/{number}@ringledger-out") -> None:
+        self.book = ChannelBook()
+        self.ami = AmiClient(parse_ami_url(ami_url))
+        self.call_control = AsteriskCallControl(self.ami, self.book, fallback)
+        self.dialer = AsteriskDialer(self.ami, self.book, channel=originate_channel)
+
+
+class AsteriskAdapter:
+    """FastAGI on `agi_port` (0: off) and AMI through `ports` (None: off), over one charging engine."""
+
+    def __init__(self, charging: Charging, committer: GroupCommitter, *, zone: str,
+                 ports: AsteriskPorts | None = None, agi_host: str = "127.0.0.1", agi_port: int | None = None,
+                 callbacks: Any = None, conferences: Any = None, spool: EndSpool | None = None) -> None:
+        self.ports = ports
+        book = ports.book if ports is not None else ChannelBook()
+        control = ports.call_control if ports is not None else None
+        self.calls = AsteriskCalls(charging, committer, book, control, ZoneInfo(zone), spool, conferences)
+        self.agi = AgiServer(charging, committer, book, self.calls, control, callbacks, conferences) \
+            if agi_port is not None else None
+        self.agi_host, self.agi_port = agi_host, agi_port
+
+    async def start(self) -> None:
+        if self.ports is not None:
+            self.calls.install(self.ports.ami)
+            await self.ports.ami.start()
+        if self.agi is not None and self.agi_port is not None:
+            self.agi_port = await self.agi.start(self.agi_host, self.agi_port)
+
+    async def stop(self) -> None:
+        if self.agi is not None:
+            await self.agi.stop()
+        if self.ports is not None:
+            self.ports.ami.close()
+
+    def health(self) -> dict[str, float]:
+        """Figures for /metrics: 1/0 states and counters since start."""
+        out = {"asterisk_cdr_charged": float(self.calls.charged),
+               "asterisk_bad_frames": float(self.calls.bad_frames + (self.agi.bad_frames if self.agi else 0)),
+               "asterisk_ends_not_recorded": float(self.calls.not_recorded)}
+        if self.agi is not None:
+            out["asterisk_agi_listening"] = float(self.agi.listening)
+            out["asterisk_agi_sessions"] = float(self.agi.sessions)
+        if self.ports is not None:
+            out["asterisk_ami_connected"] = float(self.ports.ami.connected)
+            out["asterisk_ami_action_failures"] = float(self.ports.ami.action_failures)
+        return out
