@@ -261,7 +261,7 @@ class Business(Aggregate):
         agent = self.open_calls.get(call_id)
         if agent is None:
             return  # finished already (an end after an expiry)
-        waited = max(0, int(((answered_at or ended_at) - routed_at).total_seconds()))
+        waited = max(0, round(((answered_at or ended_at) - routed_at).total_seconds()))  # whole seconds
         self.trigger_event(self.CallFinished, call_id=call_id, agent=agent, outcome=outcome,
                            answered_at=answered_at, ended_at=ended_at, waited=waited, billsec=billsec,
                            charged=charged)

@@ -1,0 +1,154 @@
+"""A business's day of forwarded calls, end to end over HTTP on each store, with time frozen.
+
+The switch drives the calls as it would (authorize with service `forward` and
+`forwarded_from`, answer, end, with the switch token); the operator and the
+business itself use the portal. The money reconciles: what the calls cost is
+what the business's account lost and what forwarding revenue gained, and the
+trial balance is zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from freezegun import freeze_time
+
+from rating.demo import demo_plan
+from ringledger.container import Container
+from ringledger.server import create_app
+from services.api_keys import create_key
+from services.charging import Charging
+from tests.charging_support import allow_frozen_time, trial_balance
+
+TOKEN = "switch-secret-token"
+SWITCH = {"Authorization": f"Bearer {TOKEN}"}
+ACCOUNT, NUMBER = "7100000001", "+861062340000"
+SHANGHAI, BEIJING = "+862161234567", "+861062345601"  # agents: long distance and local from Beijing
+CUSTOMER, PEST = "+8613900139000", "+8617012345678"
+REGISTER = """mutation($n: String!, $a: String!, $agents: [String!]) {
+  registerBusiness(number: $n, account: $a, agents: $agents, greeting: "欢迎致电示范公司", presentedNumber: "01062340000") {
+    number account presentedNumber greeting agents distribution } }"""
+SCHEDULE = """mutation($b: String, $rules: [ScheduleRuleInput!]!) {
+  setForwardingSchedule(business: $b, rules: $rules) { schedule { days start end } } }"""
+BLACKLIST = """mutation($b: String, $n: [String!]!, $p: [String!]!) {
+  setCallerBlacklist(business: $b, numbers: $n, prefixes: $p) { blockedNumbers blockedPrefixes } }"""
+CALLS = "{ forwardedCalls { callId caller agent outcome reason waited billsec charged } }"
+STATS = "{ agentStatistics { agent offered answered abandoned abandonedWait averageAbandonedWait talkSeconds } }"
+BILL = "{ forwardingBill { business account calls refused answered billsec charged balance } }"
+
+
+class Switch:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def authorize(self, call_id: str, caller: str = CUSTOMER) -> dict[str, Any]:
+        body = {"call_id": call_id, "caller": caller, "callee": "01062340000", "service": "forward",
+                "forwarded_from": "01062340000"}
+        response = self.client.post("/v1/calls/authorize", json=body, headers=SWITCH)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post(self, call_id: str, hook: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.client.post(f"/v1/calls/{call_id}/{hook}", json=body, headers=SWITCH)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def day(container: Container) -> Iterator[tuple[Any, TestClient]]:
+    import pydantic.v1  # noqa: F401  FastAPI imports it lazily; its classes cannot be built on frozen dates
+
+    container.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
+    container.settings.clock_start = ""  # the system clock, frozen below
+    with freeze_time("2024-05-06 02:00:00", tick=True) as frozen:  # Monday 10:00 in Beijing (peak)
+        allow_frozen_time(container)
+        charging = Charging(container.ledger)
+        plan = demo_plan()
+        charging.publish_plan("demo", plan.rows, plan.effective_from, "test", tz=plan.tz)
+        container.ledger.open_account("subscriber", "test", number=ACCOUNT, plan="demo")
+        container.ledger.deposit(ACCOUNT, 100_0000, "test")
+        with TestClient(create_app(container)) as client:
+            yield frozen, client
+
+
+def gql(client: TestClient, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = client.post("/graphql", json={"query": query, "variables": variables},
+                           headers={"Authorization": f"Bearer {token}"})
+    return response.json()
+
+
+def test_a_business_day_of_forwarded_calls_reconciles(container: Container, day: tuple[Any, TestClient]) -> None:
+    frozen, client = day
+    operator, _ = create_key(container.ledger, "operator", "test")
+    # The operator registers the business: its number, paying account, agents, greeting, presented number.
+    profile = gql(client, operator, REGISTER, n="01062340000", a=ACCOUNT, agents=[SHANGHAI, BEIJING])
+    assert profile["data"]["registerBusiness"] == {
+        "number": NUMBER, "account": ACCOUNT, "presentedNumber": NUMBER, "greeting": "欢迎致电示范公司",
+        "agents": [SHANGHAI, BEIJING], "distribution": "even"}
+    business, _ = create_key(container.ledger, "business", "test", bar=NUMBER)
+    # The business sets its own hours (weekdays 09:00-18:00) and refuses a nuisance prefix.
+    rules = [{"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "18:00"}]
+    assert gql(client, business, SCHEDULE, rules=rules)["data"]["setForwardingSchedule"]["schedule"] == rules
+    assert gql(client, business, BLACKLIST, n=[], p=["86170"])["data"]["setCallerBlacklist"] == {
+        "blockedNumbers": [], "blockedPrefixes": ["86170"]}
+    switch = Switch(client)
+
+    # 1. A customer calls the business: served in its name by the first agent (Shanghai, long distance).
+    first = switch.authorize("f1")
+    assert first["authorized"] is True and first["account"] == ACCOUNT
+    assert first["forward"] == {"business": NUMBER, "agent": SHANGHAI, "destination": SHANGHAI,
+                                "presented_number": NUMBER, "greeting": "欢迎致电示范公司"}
+    assert first["destination"]["category"] == "national" and first["rate"]["price_per_minute"] == "0.3000"
+    frozen.tick(5)
+    switch.post("f1", "answer", {})
+    frozen.tick(90)
+    assert switch.post("f1", "end", {"billsec": 90})["charged"] == "0.4500"  # 90 s at 0.30/min, 6/6
+
+    # 2. The next caller goes to the other agent (Beijing, local) and hangs up after 20 s of ringing.
+    second = switch.authorize("f2")
+    assert second["forward"]["agent"] == BEIJING and second["destination"]["category"] == "local"
+    frozen.tick(20)
+    assert switch.post("f2", "end", {"billsec": 0})["charged"] == "0.0000"
+
+    # 3. A caller of the blacklisted prefix is refused, holding nothing.
+    pest = switch.authorize("f3", caller=PEST)
+    assert (pest["authorized"], pest["reason"], pest["hold"]) == (False, "blacklisted", "0.0000")
+
+    # 4. Both agents have one call: the tie goes to the first in the profile.
+    fourth = switch.authorize("f4")
+    assert fourth["forward"]["agent"] == SHANGHAI
+    switch.post("f4", "answer", {})
+    frozen.tick(30)
+    assert switch.post("f4", "end", {"billsec": 30})["charged"] == "0.1500"
+
+    # 5. On Saturday the number is not forwarded.
+    frozen.move_to("2024-05-11 02:00:00")
+    assert switch.authorize("f5")["reason"] == "outside_schedule"
+
+    # The business sees its calls, its agents' statistics and its bill.
+    calls = {c["callId"]: c for c in gql(client, business, CALLS)["data"]["forwardedCalls"]}
+    assert {k: (c["agent"], c["outcome"], c["reason"]) for k, c in calls.items()} == {
+        "f1": (SHANGHAI, "answered", None), "f2": (BEIJING, "abandoned", None), "f3": (None, "refused", "blacklisted"),
+        "f4": (SHANGHAI, "answered", None), "f5": (None, "refused", "outside_schedule")}
+    assert (calls["f1"]["waited"], calls["f2"]["waited"]) == (5, 20)
+    stats = {s["agent"]: s for s in gql(client, business, STATS)["data"]["agentStatistics"]}
+    assert stats[SHANGHAI] == {"agent": SHANGHAI, "offered": 2, "answered": 2, "abandoned": 0, "abandonedWait": 0,
+                               "averageAbandonedWait": 0, "talkSeconds": 120}
+    assert stats[BEIJING] == {"agent": BEIJING, "offered": 1, "answered": 0, "abandoned": 1, "abandonedWait": 20,
+                              "averageAbandonedWait": 20, "talkSeconds": 0}
+    bill = gql(client, business, BILL)["data"]["forwardingBill"]
+    assert bill == {"business": NUMBER, "account": ACCOUNT, "calls": 5, "refused": 2, "answered": 2,
+                    "billsec": 120, "charged": "0.6000", "balance": "99.4000"}
+
+    # The money reconciles: the account lost what the calls cost, forwarding revenue gained it.
+    container.catch_up()
+    revenue = container.views.query("SELECT account, balance FROM gl_balances WHERE account LIKE ?",
+                                    ("house:revenue:forward:%",))
+    assert sorted(revenue) == [("house:revenue:forward:national", 6000)]
+    assert container.ledger.account(ACCOUNT).balance == 100_0000 - 6000
+    assert container.ledger.account(ACCOUNT).available == 100_0000 - 6000  # no hold left open
+    assert trial_balance(container) == 0
