@@ -93,3 +93,40 @@ def test_calls_racing_for_agents_never_share_one(container: Container) -> None:
     taken = [a["forward"]["agent"] for a in answers if a["authorized"]]
     assert sorted(taken) == sorted(AGENTS)  # seven calls, one per agent
     assert sorted(a["reason"] for a in answers if not a["authorized"]) == ["no_agent_free"] * 3
+
+
+def test_an_expired_forwarded_call_frees_its_agent(container: Container) -> None:
+    shop = open_shop(container, agents=AGENTS[:1])
+    assert shop.offer("lost")["authorized"]  # the switch never reports the end
+    assert shop.offer("next")["reason"] == "no_agent_free"
+    shop.clock.advance(shop.charging.policy.hold_ttl + 1)
+    expired = shop.charging.expire_stale_holds(shop.clock(), ["lost"])
+    assert [e["call_id"] for e in expired] == ["lost"]
+    assert shop.offer("after")["forward"]["agent"] == AGENTS[0]
+    rows = {r["call_id"]: r["outcome"] for r in shop.forwarding.calls(NUMBER)}
+    assert rows == {"lost": "expired", "next": "refused", "after": "open"}
+    assert trial_balance(container) == 0
+
+
+def test_the_forwarding_view_rebuilt_from_zero_equals_the_live_one(container: Container) -> None:
+    from projections.forwarding import ForwardingView
+    from projections.runner import Projector
+
+    shop = open_shop(container, agents=AGENTS[:2])
+    shop.forwarding.set_schedule(NUMBER, [{"days": [1], "start": "08:00", "end": "20:00"}], "test")
+    shop.forwarding.set_blacklist(NUMBER, ["+8613700137000"], ["86170"], "test")
+    for i in range(5):
+        shop.offer(f"r{i}")
+        if i % 2:
+            shop.charging.answer(f"r{i}")
+        shop.charging.end(f"r{i}", 30 if i % 2 else 0)
+    shop.offer("pest", caller="+8617012345678")
+    container.catch_up()
+    scratch = Projector(container.ledger, container.views, [ForwardingView], prefix="scratch_")
+    try:
+        scratch.run()
+        live = {k: v for k, v in container.projector.dump().items() if k in ForwardingView.tables}
+        assert live["forwarded_calls"] and scratch.dump() == live
+    finally:
+        scratch.drop()
+        scratch.close()

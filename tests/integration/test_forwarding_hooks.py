@@ -152,3 +152,42 @@ def test_a_business_day_of_forwarded_calls_reconciles(container: Container, day:
     assert container.ledger.account(ACCOUNT).balance == 100_0000 - 6000
     assert container.ledger.account(ACCOUNT).available == 100_0000 - 6000  # no hold left open
     assert trial_balance(container) == 0
+
+
+@pytest.mark.parametrize(("forwarded_from", "status", "error"), [
+    ("0106234\u00070000", 422, "invalid_request"),  # a control character
+    ("1" * 65, 422, "invalid_request"),  # longer than any number field
+    (" 01062340000", 422, "invalid_request"),  # padded
+    (12345, 422, "invalid_request"),  # not text
+])
+def test_a_malformed_forwarded_number_is_a_422_and_records_nothing(
+        container: Container, day: tuple[Any, TestClient], forwarded_from: Any, status: int, error: str) -> None:
+    _, client = day
+    head = container.ledger.recorder.max_notification_id()
+    body = {"call_id": "bad", "caller": CUSTOMER, "callee": "01062340000", "service": "forward",
+            "forwarded_from": forwarded_from}
+    response = client.post("/v1/calls/authorize", json=body, headers=SWITCH)
+    assert response.status_code == status and response.json()["error"] == error
+    assert set(response.json()) == {"error", "message"}
+    assert container.ledger.recorder.max_notification_id() == head
+    assert client.post("/v1/calls/bad/end", json={"billsec": 0}, headers=SWITCH).status_code == 404
+
+
+def test_a_number_not_forwarded_here_is_refused_and_a_repeat_changes_nothing(
+        container: Container, day: tuple[Any, TestClient]) -> None:
+    _, client = day
+    operator, _ = create_key(container.ledger, "operator", "test")
+    gql(client, operator, REGISTER, n=NUMBER, a=ACCOUNT, agents=[SHANGHAI, BEIJING])
+    switch = Switch(client)
+    body = {"call_id": "x1", "caller": CUSTOMER, "callee": "01099999999", "service": "forward",
+            "forwarded_from": "01099999999"}
+    refused = client.post("/v1/calls/authorize", json=body, headers=SWITCH).json()
+    assert (refused["authorized"], refused["reason"], refused["account"]) == (False, "not_forwarded", None)
+    missing = client.post("/v1/calls/authorize", json={**body, "call_id": "x2", "forwarded_from": None},
+                          headers=SWITCH).json()
+    assert missing["reason"] == "not_forwarded"
+    # The switch retries an authorize: the same answer, and the agent is counted once.
+    first = switch.authorize("y1")
+    assert switch.authorize("y1") == first
+    assert switch.authorize("y2")["forward"]["agent"] == BEIJING  # the Shanghai agent is busy with y1 only
+    assert switch.authorize("y3")["reason"] == "no_agent_free"
