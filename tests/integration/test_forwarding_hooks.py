@@ -10,6 +10,7 @@ trial balance is zero.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,6 +76,11 @@ def day(container: Container) -> Iterator[tuple[Any, TestClient]]:
             yield frozen, client
 
 
+def advance(frozen: Any, seconds: int) -> None:
+    """Move the ticking frozen clock on from now (freezegun's own `tick` moves from where it was last set)."""
+    frozen.move_to(datetime.now(UTC) + timedelta(seconds=seconds))
+
+
 def gql(client: TestClient, token: str, query: str, **variables: Any) -> dict[str, Any]:
     response = client.post("/graphql", json={"query": query, "variables": variables},
                            headers={"Authorization": f"Bearer {token}"})
@@ -103,15 +109,15 @@ def test_a_business_day_of_forwarded_calls_reconciles(container: Container, day:
     assert first["forward"] == {"business": NUMBER, "agent": SHANGHAI, "destination": SHANGHAI,
                                 "presented_number": NUMBER, "greeting": "欢迎致电示范公司"}
     assert first["destination"]["category"] == "national" and first["rate"]["price_per_minute"] == "0.3000"
-    frozen.tick(5)
+    advance(frozen, 5)
     switch.post("f1", "answer", {})
-    frozen.tick(90)
+    advance(frozen, 90)
     assert switch.post("f1", "end", {"billsec": 90})["charged"] == "0.4500"  # 90 s at 0.30/min, 6/6
 
     # 2. The next caller goes to the other agent (Beijing, local) and hangs up after 20 s of ringing.
     second = switch.authorize("f2")
     assert second["forward"]["agent"] == BEIJING and second["destination"]["category"] == "local"
-    frozen.tick(20)
+    advance(frozen, 20)
     assert switch.post("f2", "end", {"billsec": 0})["charged"] == "0.0000"
 
     # 3. A caller of the blacklisted prefix is refused, holding nothing.
@@ -122,7 +128,7 @@ def test_a_business_day_of_forwarded_calls_reconciles(container: Container, day:
     fourth = switch.authorize("f4")
     assert fourth["forward"]["agent"] == SHANGHAI
     switch.post("f4", "answer", {})
-    frozen.tick(30)
+    advance(frozen, 30)
     assert switch.post("f4", "end", {"billsec": 30})["charged"] == "0.1500"
 
     # 5. On Saturday the number is not forwarded.
@@ -191,3 +197,39 @@ def test_a_number_not_forwarded_here_is_refused_and_a_repeat_changes_nothing(
     assert switch.authorize("y1") == first
     assert switch.authorize("y2")["forward"]["agent"] == BEIJING  # the Shanghai agent is busy with y1 only
     assert switch.authorize("y3")["reason"] == "no_agent_free"
+
+
+def test_the_switch_reports_an_agent_busy_and_it_is_skipped(container: Container,
+                                                            day: tuple[Any, TestClient]) -> None:
+    _, client = day
+    operator, _ = create_key(container.ledger, "operator", "test")
+    gql(client, operator, REGISTER, n=NUMBER, a=ACCOUNT, agents=[SHANGHAI, BEIJING])
+    path = f"/v1/forwarding/{NUMBER}/agents/{SHANGHAI}"
+    marked = client.post(path, json={"busy": True}, headers=SWITCH)
+    assert marked.status_code == 200 and marked.json() == {"business": NUMBER, "agent": SHANGHAI, "busy": True,
+                                                           "busy_agents": [SHANGHAI]}
+    switch = Switch(client)
+    assert switch.authorize("b1")["forward"]["agent"] == BEIJING
+    assert switch.authorize("b2")["reason"] == "no_agent_free"
+    assert client.post(path, json={"busy": False}, headers=SWITCH).json()["busy_agents"] == [BEIJING]
+    assert switch.authorize("b3")["forward"]["agent"] == SHANGHAI
+
+
+@pytest.mark.parametrize(("path", "body", "headers", "status", "code"), [
+    (f"/v1/forwarding/{NUMBER}/agents/{SHANGHAI}", {"busy": True}, {}, 401, "unauthorized"),
+    (f"/v1/forwarding/{NUMBER}/agents/{SHANGHAI}", {"busy": "yes"}, SWITCH, 422, "invalid_request"),
+    (f"/v1/forwarding/{NUMBER}/agents/{SHANGHAI}", {}, SWITCH, 422, "invalid_request"),
+    (f"/v1/forwarding/{NUMBER}/agents/+861000000000", {"busy": True}, SWITCH, 422, "unknown_agent"),
+    (f"/v1/forwarding/{NUMBER}/agents/not-a-number", {"busy": True}, SWITCH, 422, "invalid_request"),
+    (f"/v1/forwarding/+861099999999/agents/{SHANGHAI}", {"busy": True}, SWITCH, 404, "unknown_business"),
+])
+def test_a_bad_agent_report_is_refused_and_changes_nothing(container: Container, day: tuple[Any, TestClient],
+                                                           path: str, body: Any, headers: dict[str, str],
+                                                           status: int, code: str) -> None:
+    _, client = day
+    operator, _ = create_key(container.ledger, "operator", "test")
+    gql(client, operator, REGISTER, n=NUMBER, a=ACCOUNT, agents=[SHANGHAI, BEIJING])
+    head = container.ledger.recorder.max_notification_id()
+    response = client.post(path, json=body, headers=headers)
+    assert (response.status_code, response.json()["error"]) == (status, code), response.text
+    assert container.ledger.recorder.max_notification_id() == head
