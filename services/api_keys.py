@@ -53,7 +53,7 @@ def create_key(ledger: Ledger, role: str, actor: str, *, bar: str | None = None,
                 raise AccountNotFound(f"no account {bar}")
             if account.kind != "phonebar":
                 raise InvalidRequest(f"account {bar} is a {account.kind} account, not a phone bar")
-        if role == "business" and (bar is None or uow.find(business_id(bar), Business) is None):
+        if role == "business" and bar is not None and uow.find(business_id(bar), Business) is None:
             raise BusinessNotFound(f"no forwarding profile for {bar} (name it in E.164, e.g. +861062340000)")
         key = uow.add(ApiKey.create(token, role, bar, label, actor))
         return {"key_id": key.key_id}

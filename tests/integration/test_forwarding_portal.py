@@ -101,6 +101,16 @@ def test_other_keys_and_the_bill_page(portal: Portal) -> None:
     assert portal.gql("auditor", f'{{ forwardingBill(business: "{SHOP}") {{ charged }} }}')["data"] == {
         "forwardingBill": {"charged": "0.1000"}}
     assert code(portal.gql("auditor", f'mutation {{ setForwardingProfile(business: "{SHOP}", greeting: "x") {{ number }} }}')) == "forbidden"
+    # An operator issues a business key through the portal; none for a number that is not registered.
+    made = portal.gql("operator", f'mutation {{ createKey(role: "business", business: "{MILL}") {{ role business token }} }}')
+    token = made["data"]["createKey"]["token"]
+    assert made["data"]["createKey"]["business"] == MILL
+    response = portal.client.post("/graphql", json={"query": "{ forwardingBill { business } }"},
+                                  headers={"Authorization": f"Bearer {token}"})
+    assert response.json()["data"] == {"forwardingBill": {"business": MILL}}
+    assert code(portal.gql("operator", 'mutation { createKey(role: "business", business: "+861099999999") { token } }')) \
+        == "unknown_business"
+    assert code(portal.gql("operator", 'mutation { createKey(role: "business") { token } }')) == "invalid_request"
     # A business key cannot print a phone bar's bill.
     page = portal.client.get(f"/bars/{BAR_A}/booths/3/bills/1", headers={"Authorization": f"Bearer {portal.tokens['shop']}"})
     assert page.status_code == 403 and page.json()["error"] == "forbidden"
