@@ -233,3 +233,22 @@ def test_a_bad_agent_report_is_refused_and_changes_nothing(container: Container,
     response = client.post(path, json=body, headers=headers)
     assert (response.status_code, response.json()["error"]) == (status, code), response.text
     assert container.ledger.recorder.max_notification_id() == head
+
+
+def test_authorizes_racing_through_the_hooks_give_each_agent_one_call(container: Container,
+                                                                    day: tuple[Any, TestClient]) -> None:
+    """Concurrent requests are grouped into one transaction by the group committer: the picks in a group
+    see each other, and groups see the ones saved before them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, client = day
+    agents = [f"+8610623456{i:02d}" for i in range(1, 8)]
+    operator, _ = create_key(container.ledger, "operator", "test")
+    gql(client, operator, REGISTER, n=NUMBER, a=ACCOUNT, agents=agents)
+    switch = Switch(client)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda i: switch.authorize(f"race-{i}"), range(12)))
+    taken = [a["forward"]["agent"] for a in answers if a["authorized"]]
+    assert sorted(taken) == sorted(agents)
+    assert [a["reason"] for a in answers if not a["authorized"]] == ["no_agent_free"] * 5
+    assert sum(a["authorized"] for a in answers) == 7
