@@ -17,7 +17,9 @@ from eventsourcing.domain import Aggregate
 from ledger.errors import InvalidRequest, LedgerError
 from ledger.ids import NAMESPACE
 
-ROLES = ("operator", "auditor", "bar_owner", "switch")
+ROLES = ("operator", "auditor", "bar_owner", "switch", "business")
+#: Roles scoped to one thing, named in the key's `bar` field: a phone bar's account, a business's forwarded number.
+SCOPED_ROLES = ("bar_owner", "business")
 KEY_ID_HEX = 16
 
 
@@ -34,7 +36,8 @@ def apikey_id(key_id: str) -> UUID:
 
 
 class ApiKey(Aggregate):
-    """Invariant: a bar_owner key names exactly one bar; other roles name none."""
+    """Invariant: a bar_owner key names exactly one bar and a business key one forwarded number (both in
+    `bar`, the key's scope); other roles name none."""
 
     class Created(Aggregate.Created):
         key_id: str
@@ -56,8 +59,9 @@ class ApiKey(Aggregate):
     def create(cls, token: str, role: str, bar: str | None, label: str, actor: str) -> ApiKey:
         if role not in ROLES:
             raise InvalidRequest(f"role must be one of {', '.join(ROLES)}")
-        if (role == "bar_owner") != (bar is not None):
-            raise InvalidRequest("a bar_owner key needs --bar (a phonebar account); other roles take none")
+        if (role in SCOPED_ROLES) != (bar is not None):
+            raise InvalidRequest("a bar_owner key needs --bar (a phonebar account), a business key --business "
+                                 "(a forwarded number); other roles take neither")
         digest = token_digest(token)
         key_id = digest[:KEY_ID_HEX]
         return cls._create(

@@ -11,10 +11,12 @@ from adapters.http import errors
 from adapters.http.auth import SwitchAuth
 from adapters.http.callback import CallbackHooks, SmsInlet, build_callback_router, build_sms_router
 from adapters.http.conferences import build_conference_router
+from adapters.http.forwarding import build_forwarding_router
 from adapters.http.hooks import HookFastPath, HookHandlers, HookMetrics, build_router
 from ringledger.charging import build_charging
 from ringledger.conferences import build_conferences
 from ringledger.container import Container
+from ringledger.forwarding import build_forwarding
 from ringledger.scheduler import build_scheduler
 from services.callback import CallbackCards, CallbackPolicy, Callbacks
 from services.charging import Charging
@@ -75,6 +77,7 @@ class SwitchHooks:
         handlers = HookHandlers(self.charging, self.committer, self.auth, self.metrics)
         app.include_router(build_router(handlers))
         app.include_router(build_conference_router(self.conferences, self.charging, self.auth.switch_of))
+        app.include_router(build_forwarding_router(build_forwarding(self.container, self.charging), self.auth.switch_of))
         # The hook fast path sits in front of routing and dependency solving (a Starlette middleware).
         app.add_middleware(HookFastPath, hooks=handlers)
         app.include_router(build_callback_router(CallbackHooks(self.callbacks, self.cards, self.auth.switch_of)))

@@ -16,6 +16,7 @@ from ledger.accounts import Account
 from ledger.apikeys import ApiKey, KeyNotFound, apikey_id, key_id_of
 from ledger.application import Ledger
 from ledger.errors import AccountNotFound, InvalidRequest
+from ledger.forwarding import Business, BusinessNotFound, business_id
 from ledger.ids import account_id
 from ledger.unit_of_work import UnitOfWork, evict
 
@@ -31,6 +32,11 @@ class Principal:
     bar: str | None = None
 
     @property
+    def business(self) -> str | None:
+        """For a business key: the forwarded number (E.164) whose calls, bill and agents it sees."""
+        return self.bar if self.role == "business" else None
+
+    @property
     def actor(self) -> str:
         """The actor recorded in every event this key causes."""
         return f"key:{self.key_id}"
@@ -41,12 +47,14 @@ def create_key(ledger: Ledger, role: str, actor: str, *, bar: str | None = None,
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
 
     def command(uow: UnitOfWork) -> dict[str, Any]:
-        if bar is not None:
+        if bar is not None and role != "business":
             account = uow.find(account_id(bar), Account)
             if account is None:
                 raise AccountNotFound(f"no account {bar}")
             if account.kind != "phonebar":
                 raise InvalidRequest(f"account {bar} is a {account.kind} account, not a phone bar")
+        if role == "business" and bar is not None and uow.find(business_id(bar), Business) is None:
+            raise BusinessNotFound(f"no forwarding profile for {bar} (name it in E.164, e.g. +861062340000)")
         key = uow.add(ApiKey.create(token, role, bar, label, actor))
         return {"key_id": key.key_id}
 

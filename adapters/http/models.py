@@ -59,7 +59,8 @@ CallId = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE), 
 Instant = Annotated[AwareDatetime, AfterValidator(_sane_instant)]
 Service = Literal["direct", "callback", "conference", "forward", "phonebar", "missed_call"]
 Reason = Literal["insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed",
-                 "duplicate_call", "booth_not_permitted", "unknown_booth", "not_permitted"]
+                 "duplicate_call", "booth_not_permitted", "unknown_booth", "not_permitted",
+                 "not_forwarded", "outside_schedule", "no_agent_free"]
 Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{4}$", examples=["12.3400"])]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 
@@ -112,6 +113,17 @@ class Rate(BaseModel):
     minimum_charge: Money
 
 
+class Forward(BaseModel):
+    #: The business's forwarded number (E.164) the call is served for.
+    business: str
+    #: The agent or destination chosen (E.164): the number the switch dials, and the one the leg is rated on.
+    agent: str
+    destination: str
+    #: The calling number to present on the outgoing leg, and the greeting to play the caller.
+    presented_number: str
+    greeting: str
+
+
 class AuthorizeAnswer(BaseModel):
     call_id: str
     authorized: bool
@@ -127,6 +139,8 @@ class AuthorizeAnswer(BaseModel):
     low_balance: bool
     destination: Destination | None
     rate: Rate | None
+    #: A forwarded call (service `forward`): whom it is served for and where it goes.
+    forward: Forward | None = None
 
 
 class AnswerAnswer(BaseModel):

@@ -30,7 +30,7 @@ def bill_pages(phonebars: PhoneBars, authenticate: Callable[[str | None], Princi
         if principal is None:
             return error("unauthenticated", "send a valid API key: Authorization: Bearer <key>", 401,
                          {"WWW-Authenticate": "Bearer"})
-        if principal.role == "switch" or (principal.role == "bar_owner" and principal.bar != bar):
+        if not (principal.role in ("operator", "auditor") or (principal.role == "bar_owner" and principal.bar == bar)):
             return error("forbidden", "this key may not read this bar's bills", 403)
         try:
             check_booth_name(booth)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ringledger.cli.common import actor, container, emit
+from ringledger.cli.common import actor, container, emit, fail
 from services.api_keys import create_key, revoke_key
 
 keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -14,15 +14,19 @@ keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_
 
 @keys.command("create")
 def create(
-    role: Annotated[str, typer.Option(help="operator, auditor, bar_owner or switch")],
+    role: Annotated[str, typer.Option(help="operator, auditor, bar_owner, switch or business")],
     bar: Annotated[str | None, typer.Option(help="The phone bar's account number (bar_owner keys only).")] = None,
+    business: Annotated[str | None, typer.Option(help="The forwarded number in E.164 (business keys only).")] = None,
     label: Annotated[str, typer.Option(help="Who or what holds the key.")] = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a key. The token is printed once; only its SHA-256 digest is recorded."""
     with container() as c:
-        token, principal = create_key(c.ledger, role, actor(), bar=bar, label=label)
-    emit({"key_id": principal.key_id, "role": role, "bar": bar, "token": token}, as_json)
+        if bar is not None and business is not None:
+            fail("a key names --bar or --business, not both")
+        token, principal = create_key(c.ledger, role, actor(), bar=bar or business, label=label)
+    out = {"key_id": principal.key_id, "role": role, "bar": bar, "token": token}
+    emit({**out, "business": business} if business is not None else out, as_json)
 
 
 @keys.command("list")

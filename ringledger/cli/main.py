@@ -19,6 +19,7 @@ from ringledger.cli.audit import audit
 from ringledger.cli.bars import bars
 from ringledger.cli.calls import calls
 from ringledger.cli.cards import cards, vouchers
+from ringledger.cli.forward import forward
 from ringledger.cli.keys import keys
 from ringledger.cli.reports import reports
 from ringledger.cli.subscriptions import subscriptions
@@ -69,6 +70,7 @@ app.add_typer(calls, name="calls")
 app.add_typer(tariffs, name="tariffs")
 app.add_typer(bars, name="bars")
 app.add_typer(subscriptions, name="subscriptions")
+app.add_typer(forward, name="forward")
 
 
 @app.command("serve")

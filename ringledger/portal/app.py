@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from adapters.http.auth import bearer_token
 from ringledger.container import Container
-from ringledger.portal.context import Context
+from ringledger.portal.context import Context, business_fields
 from ringledger.portal.errors import format_error, is_refusal
 from ringledger.portal.explorer import OfflineGraphiQL
 from ringledger.portal.offloop import OffLoopHTTPHandler
@@ -85,7 +85,7 @@ def portal(container: Container, *, debug: bool = False) -> Authenticated:
         explorer=OfflineGraphiQL(title="ringledger portal GraphiQL"),
         debug=debug,
         logger=LOGGER,
-        http_handler=(handler := OffLoopHTTPHandler()),
+        http_handler=(handler := OffLoopHTTPHandler(middleware=[business_fields])),
     )
     app = Authenticated(graphql, container)
     app.close = handler.close  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from typing import Any
 from ariadne import MutationType, QueryType
 
 from graphql import GraphQLResolveInfo
+from ledger.errors import InvalidRequest
 from ringledger.audit import chain
 from ringledger.portal.context import ctx, operator, reader
 from services.api_keys import create_key, revoke_key
@@ -18,7 +19,8 @@ mutation = MutationType()
 @query.field("me")
 def resolve_me(_: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
     p = ctx(info).principal
-    return {"key_id": p.key_id, "role": p.role, "bar": p.bar}
+    return {"key_id": p.key_id, "role": p.role, "bar": p.bar if p.role != "business" else None,
+            "business": p.business}
 
 
 @query.field("auditDigest")
@@ -39,11 +41,13 @@ def resolve_api_keys(_: Any, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
 
 @mutation.field("createKey")
 def resolve_create_key(_: Any, info: GraphQLResolveInfo, role: str, bar: str | None = None,
-                       label: str | None = None) -> dict[str, Any]:
+                       label: str | None = None, business: str | None = None) -> dict[str, Any]:
     c = operator(info)
-    token, principal = create_key(c.container.ledger, role, c.actor, bar=bar, label=label or "")
+    if business is not None and bar is not None:
+        raise InvalidRequest("a key names a bar or a business, not both")
+    token, principal = create_key(c.container.ledger, role, c.actor, bar=bar or business, label=label or "")
     c.container.catch_up()
-    return {"key_id": principal.key_id, "role": role, "bar": bar, "token": token}
+    return {"key_id": principal.key_id, "role": role, "bar": bar, "business": principal.business, "token": token}
 
 
 @mutation.field("revokeKey")

@@ -28,7 +28,7 @@ MAX_COST = 20_000
 PAGED = {"complexity": 1, "multipliers": ["first"]}
 COST_MAP: dict[str, dict[str, Any]] = {
     "Query": {name: PAGED for name in ("accounts", "statement", "cards", "cdrs", "lowBalanceAccounts",
-                                            "conferences")},
+                                            "conferences", "forwardedCalls")},
     "Account": {"statement": PAGED},
 }
 

@@ -65,6 +65,7 @@ from services.charging.requests import (
 from services.charging.permits import account_refusal  # the account's call permissions
 from services.charging.rerating import Rerating
 from services.phonebar.permits import booth_refusal, note_charge  # phone-bar booths and deposit alert
+from services.forwarding import routing as forwarding  # calls served in a business's name
 
 #: The longest call a hangup may report (the hook contract's limit on `billsec`).
 MAX_BILLSEC = 86_400
@@ -114,22 +115,38 @@ class Charging(Granting, Rerating, Blacklisting):
 
     def _open(self, uow: UnitOfWork, req: CallRequest, fingerprint: str, actor: str) -> dict[str, Any]:
         now = self.clock()
-        caller = e164_of(req.caller, self.policy.dial_plan)
+        dial = self.policy.dial_plan
+        caller = e164_of(req.caller, dial)
+        route: forwarding.Route | None = None
+
+        def decide() -> tuple[Account, Any, TariffPlan, RateRow, int, int]:
+            nonlocal route
+            if req.service != "forward":
+                return self._decide(uow, req, caller, now)
+            route = forwarding.route(uow, req, caller, dial, now)  # the business's agent, rated from its area
+            return self._decide(uow, route.request(req), caller, now, origin=route.business.number)
+
         try:
             try:
-                decision = self._decide(uow, req, caller, now)
+                decision = decide()
             except Refusal:
                 # A refusal read from cached copies gets a second look at the store.
-                stale = [i for i in (account_id(req.account) if req.account else None,
-                                     phone_id(caller) if caller else None)
+                business = forwarding.business_of(uow, req.forwarded_from, dial)
+                account = route.business.account if route else req.account
+                stale = [i for i in (account_id(account) if account else None,
+                                     phone_id(caller) if caller else None,
+                                     business.id if business is not None else None)
                          if i is not None and i in uow.touched and not uow.touched[i].pending_events]
                 if not stale:
                     raise
                 evict(self.ledger, stale)
                 for i in stale:
                     uow.touched.pop(i, None)
-                decision = self._decide(uow, req, caller, now)
+                route = None
+                decision = decide()
         except Refusal as refusal:
+            if req.service == "forward":
+                forwarding.record_turned_away(uow, req, caller, refusal.reason, dial, now)
             answer = refusal_answer(req.call_id, refusal.reason, refusal.message,
                                      refusal.account, refusal.destination, self.policy.low_balance)
             uow.add(CallSession.refuse(
@@ -142,6 +159,8 @@ class Charging(Granting, Rerating, Blacklisting):
         account, destination, plan, row, max_seconds, hold = decision
         if hold:
             account.reserve(req.call_id, hold, actor)
+        if route is not None:
+            forwarding.record_route(route, req.call_id, now)
         price, band = price_at(row, now, plan.zone)
         answer = {
             "call_id": req.call_id,
@@ -161,6 +180,8 @@ class Charging(Granting, Rerating, Blacklisting):
                      "first_increment": row.first_increment, "next_increment": row.next_increment,
                      "connect_fee": row.connect_fee, "minimum_charge": row.minimum_charge},
         }
+        if route is not None:
+            answer["forward"] = route.answer()
         uow.add(CallSession.authorize(
             call_id=req.call_id, request=fingerprint, account=account.number, caller=req.caller,
             callee=req.callee, callee_e164=destination.e164, category=destination.category,
@@ -172,8 +193,13 @@ class Charging(Granting, Rerating, Blacklisting):
         ))
         return answer
 
-    def _decide(self, uow: UnitOfWork, req: CallRequest, caller: str | None,
-                now: datetime) -> tuple[Account, Any, TariffPlan, RateRow, int, int]:
+    def _decide(self, uow: UnitOfWork, req: CallRequest, caller: str | None, now: datetime,
+                origin: str | None = None) -> tuple[Account, Any, TariffPlan, RateRow, int, int]:
+        """The account, destination, tariff, rate row, grant and hold of a call, or a Refusal.
+
+        `origin` is the number the leg is placed from when it is not the caller's (a forwarded call
+        leaves from the business's number): local or long distance is judged from its area.
+        """
         account = self._account_for(uow, req, caller)
         if account.status == CLOSED:
             raise Refusal("account_closed", f"account {account.number} is closed", account)
@@ -181,7 +207,7 @@ class Charging(Granting, Rerating, Blacklisting):
             raise Refusal("account_closed", f"account {account.number} is {account.status}", account)
         dial = self.policy.dial_plan
         try:
-            destination = classify_callee(req.callee, dial, caller_area(caller, dial))
+            destination = classify_callee(req.callee, dial, caller_area(origin or caller, dial))
         except InvalidNumber as err:
             raise Refusal("no_rate", str(err), account) from None
         dest = {"e164": destination.e164, "category": destination.category, "prefix": None, "name": None}
@@ -300,6 +326,8 @@ class Charging(Granting, Rerating, Blacklisting):
                       "billsec": billsec, "flags": flags, "service": session.service}
             session.end(billsec=billsec, answered_at=rated_at, ended_at=end_at, cause=cause, cost=cost,
                         flags=flags, actor=actor, answer=answer)
+            if session.service == "forward":
+                forwarding.finish(uow, session, self.policy.dial_plan, end_at, billsec, charged)
             if account.kind == "phonebar" and account.retail_plan:
                 self._price_retail(session, account.retail_plan, billsec, rated_at)
             return answer
@@ -376,6 +404,9 @@ class Charging(Granting, Rerating, Blacklisting):
                     call, session.used, house.revenue(session.service, session.category), EXPIRY_ACTOR, "expired")
                 note_charge(uow, self._account(uow, session), session.used, now)  # phone-bar low-deposit alert
             session.expire(now, EXPIRY_ACTOR)
+            if session.service == "forward":
+                forwarding.finish(uow, session, self.policy.dial_plan, now, session.used_seconds, session.charged,
+                                  expired=True)
             return {"call_id": call, "expired": True, "charged": session.charged}
 
         return command

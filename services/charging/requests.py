@@ -18,7 +18,8 @@ from rating.tariffs import RateRow
 
 SERVICES = ("direct", "callback", "conference", "forward", "phonebar", "missed_call")
 REASONS = ("insufficient_funds", "unknown_account", "no_rate", "blacklisted", "account_closed", "duplicate_call",
-           "booth_not_permitted", "unknown_booth")
+           "booth_not_permitted", "unknown_booth",
+           "not_forwarded", "outside_schedule", "no_agent_free")  # the last three: forwarded calls
 EXPIRY_ACTOR = "system:expiry"
 GRANT_ACTOR = "system:grant-timer"
 

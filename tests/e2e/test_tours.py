@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 TOURS = REPO / "docs" / "tours"
 MARK = "# --- README block ---\n"
 TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "phonebar", "permits", "discounts",
-              "fees", "auditor")
+              "fees", "forwarding", "auditor")
 
 
 # --- the README and the scripts say the same thing ------------------------------------------
@@ -317,6 +317,29 @@ def test_the_fee_tour_suspends_the_lease_it_cannot_pay_and_resumes_it_once_paid(
     shown = subprocess.run(["ringledger", "accounts", "show", "8000000077", "--json"], cwd=server.workdir,
                            env=server.env, capture_output=True, text=True, timeout=60)
     assert json.loads(shown.stdout)["balance"] == "11.0000", shown.stdout + shown.stderr
+
+
+def test_the_forwarding_tour_serves_calls_in_the_shop_s_name_and_its_key_sees_only_them(server: Server) -> None:
+    docs = documents(server.tour("forwarding"))
+    answers = [d for d in docs if "authorized" in d]
+    assert [(a["call_id"], a["authorized"], a["reason"]) for a in answers] == [
+        ("fw-1", True, None), ("fw-2", True, None), ("fw-3", False, "blacklisted")]
+    assert answers[0]["forward"] == {"business": "+861062340000", "agent": "+861062345601",
+                                     "destination": "+861062345601", "presented_number": "+861062340000",
+                                     "greeting": "欢迎致电示范公司"}
+    assert answers[1]["forward"]["agent"] == "+861062345602"
+    assert first(docs, "charged")["charged"] == "0.2000"  # 75 s local at 0.10/min, 60/60
+    read = next(d for d in docs if isinstance(d, dict) and "forwardingBill" in d.get("data", {}))["data"]
+    assert {(c["callId"], c["outcome"]) for c in read["forwardedCalls"]} == {
+        ("fw-1", "answered"), ("fw-2", "abandoned"), ("fw-3", "refused")}
+    assert read["forwardingBill"] == {"calls": 3, "answered": 1, "charged": "0.2000", "balance": "19.8000"}
+    stats = next(d for d in docs if isinstance(d, dict) and "agentStatistics" in d.get("data", {}))["data"]
+    assert [(s["agent"], s["answered"], s["abandoned"]) for s in stats["agentStatistics"]] == [
+        ("+861062345601", 1, 0), ("+861062345602", 0, 1), ("+862161234567", 0, 0)]
+    refused = next(d for d in docs if isinstance(d, dict) and "errors" in d)
+    assert refused["errors"][0]["extensions"]["code"] == "forbidden"
+    log = docs[-1]
+    assert [row["call_id"] for row in log] == ["fw-1"]
 
 
 def test_the_auditors_tour_verifies_the_noted_digest_and_cannot_change_anything(server: Server) -> None:

@@ -27,16 +27,19 @@ from services.charging import CallRequest, Charging
 from services.conferences import Conferences
 from services.fakes import RecordingCallControl, RecordingDialer
 from ringledger.container import Container
+from ringledger.forwarding import build_forwarding
 from ringledger.phonebar import build_phonebars
 from ringledger.portal.schema import build_schema
 from ringledger.subscriptions import build_subscriptions
 from tests.integration.portal_support import TODAY, BAR_A, BAR_B, Portal, make_calls, open_portal, peak_today
 
 # Arguments (and input-object fields) that name no object: filters, inputs of a computation.
-NOT_IDS = {"after", "kind", "status", "dialled", "caller", "callee", "booth", "category", "service"}
+NOT_IDS = {"after", "kind", "status", "dialled", "caller", "callee", "booth", "category", "service",
+           "agent"}  # agent: a filter within one business's calls
 # Arguments that name an object: how to fill them with another customer's object, and with the bar's own.
-IDS = ("number", "id", "phone", "account", "bar", "callId", "batch", "name", "plan")
+IDS = ("number", "id", "phone", "account", "bar", "callId", "batch", "name", "plan", "business")
 SCHEMA = build_schema()
+BUSINESS = "+862150009999"
 
 
 def _id_cases() -> list[tuple[str, str, tuple[str, ...]]]:
@@ -105,11 +108,15 @@ def world(container: Container) -> dict[str, Any]:
         bars.checkout(bar, "3", "test")
     # The other bar's missed-call subscription.
     build_subscriptions(container, peak_today).subscribe(BAR_B, "missed_call_busy", 2_0000, "test")
+    # A business forwarding its number, paid by the subscriber's account, with one call.
+    build_forwarding(container, charging).register(BUSINESS, "8000000009", "test", agents=["+862150001235"])
+    charging.authorize(CallRequest(call_id="forwarded-1", caller="+862150001234", callee=BUSINESS,
+                                   service="forward", forwarded_from=BUSINESS))
     container.catch_up()
     other = {"number": BAR_B, "account": BAR_B, "bar": BAR_B, "phone": "+8613900139000",
              "id": ledger.account(BAR_B).id.hex, "batch": "V1", "name": "V1", "plan": "retail_b",
              "callId": other_calls[0], ("card", "number"): issued[0][1], ("tariff", "name"): "retail_b",
-             ("conference", "id"): conference}
+             ("conference", "id"): conference, "business": BUSINESS, ("business", "number"): BUSINESS}
     return {"portal": portal, "other": other, "own_call": own_calls[0], "other_calls": [other_calls[0], "private-1"],
             "card": issued[0][1]}
 
@@ -183,7 +190,7 @@ def test_a_field_taking_an_id_is_scoped_for_each_role(world: dict[str, Any], fie
 
 
 OWN = {"number": BAR_A, "account": BAR_A, "bar": BAR_A}
-HOUSE = {"card"}  # house-wide objects: a bar owner has none of its own
+HOUSE = {"card", "business"}  # objects a bar owner has none of: house-wide ones, businesses
 OWN_CASES = [c for c in CASES if c[2][-1] in (*OWN, "callId") and c[0] not in HOUSE]
 
 

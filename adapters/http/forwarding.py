@@ -1,0 +1,60 @@
+"""Switch hook of the forwarding service: an agent's line is busy (or free again) outside the platform's calls.
+
+The switch sees what the platform cannot: an agent on a call it did not
+route (a direct call to the agent's line, do-not-disturb). It reports it
+here with its bearer token; the agent is skipped by the call distributor
+until reported free. Errors keep the one shape `{"error", "message"}` and
+change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from adapters.http.errors import Unauthorized, error, json_response, ledger_error, validation_message
+from adapters.http.models import ErrorAnswer
+from ledger.errors import LedgerError
+from services.forwarding.service import Forwarding
+
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorAnswer} for code in (401, 404, 422)}
+
+
+class AgentBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    busy: bool
+
+
+class AgentAnswer(BaseModel):
+    business: str
+    agent: str
+    busy: bool
+    #: Every agent of the business busy now (holding a forwarded call, or reported busy).
+    busy_agents: list[str]
+
+
+def build_forwarding_router(forwarding: Forwarding, switch_of: Callable[[str | None], str]) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["switch hooks"], responses=ERRORS)
+
+    @router.post("/forwarding/{business}/agents/{agent}", response_model=AgentAnswer)
+    async def mark_agent(business: str, agent: str, request: Request) -> Response:
+        """An agent of a forwarded business is busy (`{"busy": true}`) or free again (`false`)."""
+        try:
+            switch = switch_of(request.headers.get("authorization"))  # before the body is read
+            body = AgentBody.model_validate_json(await request.body())
+            profile = await run_in_threadpool(forwarding.mark_agent, business, agent, body.busy, f"switch:{switch}")
+        except Unauthorized as exc:
+            return error("unauthorized", str(exc), 401, {"WWW-Authenticate": "Bearer"})
+        except ValidationError as exc:
+            return error("invalid_request", validation_message(exc.errors()), 422)
+        except LedgerError as exc:
+            return ledger_error(exc)
+        e164 = forwarding.number(agent)
+        return json_response({"business": profile["number"], "agent": e164, "busy": e164 in profile["busy"],
+                              "busy_agents": profile["busy"]})
+
+    return router
