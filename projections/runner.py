@@ -32,6 +32,7 @@ from projections.conferences import ConferencesView
 from projections.db import ViewDB, is_broken, is_connection_lost
 from projections.digests import DigestChain
 from projections.general_ledger import GeneralLedger
+from projections.missed_calls import MissedCallsView
 from projections.phonebars import PhoneBarView
 from projections.reports import RevenueReport
 from projections.subscriptions import SubscriptionsView
@@ -40,7 +41,8 @@ from projections.tariffs import TariffsView
 PAGE = 2000
 MAX_LOCAL = 100_000  # recordings kept for the next step; past this, steps read the log
 DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView,
-                                                ConferencesView, ConferenceSchedule, PhoneBarView, SubscriptionsView]
+                                                ConferencesView, ConferenceSchedule, PhoneBarView, SubscriptionsView,
+                                                MissedCallsView]
 
 
 class Projector:
