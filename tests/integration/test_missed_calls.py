@@ -10,6 +10,7 @@ hand; the lapse job is the scheduler's own function.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -216,4 +217,45 @@ def test_a_suspended_subscription_records_nothing_and_a_refused_send_is_retried_
     sent = s.post("/v1/missed-calls/reachable", {"event_id": "r2", "callee": CALLEE})
     assert (len(sent["notices"]), len(sent["reachable_notices"]), sent["failed"]) == (1, 1, [])
     assert len(s.outbox()) == 2 and s.balance(CALLER_ACCOUNT) == 1_0000 - 1000
+    assert trial_balance(container) == 0
+
+
+def test_two_processes_told_the_callee_is_back_at_once_send_each_notice_once(
+        container: Container, switch: Switch) -> None:
+    from ringledger.container import build
+    from ringledger.missed_calls import build_missed_calls
+    from services.charging import Charging, ChargingPolicy
+
+    s = switch
+    for i, caller in enumerate((CALLER, STRANGER, "13500135000", "13300133000")):
+        s.missed(f"c{i}", caller)
+    s.post("/v1/missed-calls/reachable-requests", {"call_id": "c0", "caller": CALLER, "callee": CALLEE})
+    # A second process on the same store, with the same gateway; both hear of the registration at once
+    # (two switches, or a retry racing the first attempt), under different report ids.
+    other = build(container.settings)
+    try:
+        other.ports = container.ports
+        allow_frozen_time(other)
+        twin = build_missed_calls(other, Charging(other.ledger, ChargingPolicy(), s.client.app.state.charging.clock))
+        answers: list[dict[str, Any]] = []
+        barrier = threading.Barrier(2)
+
+        def report(service: Any, event_id: str) -> None:
+            barrier.wait()
+            answers.append(service.reachable(event_id, CALLEE, "test"))
+
+        threads = [threading.Thread(target=report, args=(svc, eid))
+                   for svc, eid in ((s.client.app.state.missed_calls, "race-a"), (twin, "race-b"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        other.close()
+    assert len(answers) == 2
+    assert sum(len(a["notices"]) for a in answers) == 4  # each window claimed by one of them
+    assert sum(len(a["reachable_notices"]) for a in answers) == 1
+    to_callee = [body for to, body in s.outbox() if to == "+86" + CALLEE]
+    assert len(to_callee) == len(set(to_callee)) == 4
+    assert s.balance(CALLER_ACCOUNT) == 1_0000 - 1000  # charged once
     assert trial_balance(container) == 0
