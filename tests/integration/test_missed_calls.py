@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -259,3 +259,28 @@ def test_two_processes_told_the_callee_is_back_at_once_send_each_notice_once(
     assert len(to_callee) == len(set(to_callee)) == 4
     assert s.balance(CALLER_ACCOUNT) == 1_0000 - 1000  # charged once
     assert trial_balance(container) == 0
+
+
+def test_only_the_schedulers_leader_lapses_what_waited_24_hours(container: Container) -> None:
+    from ringledger.leader import Leader
+    from ringledger.missed_calls import build_missed_calls
+    from services.fakes import FixedClock
+
+    # No server here: its own scheduler would take the lock.
+    clock = FixedClock(datetime.fromisoformat(NOW))
+    charging = set_up(container, 10_0000, number=CALLEE_ACCOUNT, phone="+86" + CALLEE, clock=clock)
+    build_subscriptions(container, clock).subscribe(CALLEE_ACCOUNT, "missed_call_off", 2_0000, "test")
+    service = build_missed_calls(container, charging)
+    assert service.missed("old", CALLER, CALLEE, "off", "test")["recorded"] is True
+    clock.advance(24 * 3600)
+    leader, follower = Leader(container.views), Leader(container.views)
+    try:
+        assert leader.try_lead()
+        if container.views.is_postgres:
+            assert missed_call_lapse_job(container, service, follower) == []  # not elected: does nothing
+        assert [d["callee"] for d in missed_call_lapse_job(container, service, leader)] == ["+86" + CALLEE]
+        assert missed_call_lapse_job(container, service, leader) == []  # once
+    finally:
+        leader.resign()
+        follower.resign()
+    assert [n["status"] for n in service.notices(CALLEE)] == ["lapsed"]
