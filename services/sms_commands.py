@@ -26,6 +26,7 @@ import structlog
 from ledger.errors import AccountNotFound, InvalidPin, InvalidRequest, LedgerError, NotFound
 from ledger.money import format_money
 from services.callback.cards import CallbackCards
+from services.missed_calls.wording import shown
 from services.ports import SmsGateway, Text
 
 log = structlog.get_logger("ringledger.sms")
@@ -90,7 +91,8 @@ def _missed_history(missed: Any, sender: str, args: list[str], actor: str) -> tu
 
 
 def _reachable_answer(done: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    return ("reachable_requested" if done["accepted"] else done["reason"]), done
+    return ("reachable_requested" if done["accepted"] else done["reason"]), {
+        **done, "callee": shown(done["callee"]), "notify": shown(done["notify"])}
 
 
 @_missed
@@ -117,13 +119,14 @@ def _missed_pin_change(missed: Any, sender: str, args: list[str], actor: str) ->
 
 @_missed
 def _missed_block(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
-    return "missed_blocked", missed.block(sender, args[0], actor)
+    done = missed.block(sender, args[0], actor)
+    return "missed_blocked", {**done, "caller": shown(done["caller"])}
 
 
 @_missed
 def _missed_unblock(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
     done = missed.block(sender, args[0], actor, blocked=False)
-    return "missed_unblocked", done
+    return "missed_unblocked", {**done, "caller": shown(done["caller"])}
 
 
 MISSED_CALL_COMMANDS: tuple[SmsCommand, ...] = (

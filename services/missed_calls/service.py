@@ -34,7 +34,7 @@ from ledger.accounts import ACTIVE as ACCOUNT_ACTIVE
 from ledger.accounts import Account
 from ledger.application import Ledger
 from ledger.blacklists import EVERYWHERE
-from ledger.errors import AccountNotFound, InvalidRequest, NumberNotBound, PinLocked, WrongPin
+from ledger.errors import AccountNotFound, InsufficientFunds, InvalidRequest, NumberNotBound, PinLocked, WrongPin
 from ledger.ids import account_id
 from ledger.missed_call_adverts import Adverts, adverts_id
 from ledger.missed_calls import CAUSES, SERVICES, MissedCallBox, NoPin, box_id, window_key
@@ -145,13 +145,13 @@ class MissedCalls:
                           actor: str) -> dict[str, Any]:
         """The caller asks to be told (at `notify`, default their own number) when the callee is reachable.
 
-        Without a call id (asked by SMS), one request per caller, callee and local hour. `accepted` false
+        Without a call id (asked by SMS), one request per caller, callee, number to notify and local hour. `accepted` false
         with `unknown_account` (the caller has no account to pay with) or `insufficient_funds` (it cannot
         pay one notice now); nothing is recorded then."""
         src, dst = self.number(caller, "a caller"), self.number(callee, "a callee")
         to = self.number(notify, "a number to notify") if notify else src
         request = (self._id(call_id, "a call id") if call_id is not None
-                   else f"sms:{window_key(src, self.clock(), self.timezone)}:{dst}")
+                   else f"sms:{window_key(src, self.clock(), self.timezone)}:{dst}:{to}")
         base = {"call_id": request, "caller": src, "callee": dst, "notify": to, "fee": self.reachable_fee}
         payer = self._account_of(src)
         if payer is None:
@@ -162,14 +162,17 @@ class MissedCalls:
         def command(uow: UnitOfWork) -> dict[str, Any]:
             account = uow.get(account_id(payer), Account, lambda: AccountNotFound(f"no account {payer}"))
             if self._available(account) < self.reachable_fee:
-                return {**base, "accepted": False, "reason": "insufficient_funds", "account": payer,
-                        "message": f"account {payer} cannot pay the notice"}
+                raise InsufficientFunds(f"account {payer} cannot pay the notice")  # not kept: a later try may pay
             box = self._box(uow, dst, actor)
             box.lapse(now)
             box.request_reachable(request, src, to, payer, now)
             return {**base, "accepted": True, "reason": None, "account": payer}
 
-        return self.ledger.execute(command, op=(f"missed-reachable-request:{request}", json.dumps([src, dst, to])))
+        try:
+            return self.ledger.execute(command, op=(f"missed-reachable-request:{request}",
+                                                    json.dumps([src, dst, to])))
+        except InsufficientFunds as err:
+            return {**base, "accepted": False, "reason": err.code, "account": payer, "message": str(err)}
 
     def reachable(self, event_id: str, callee: str, actor: str) -> dict[str, Any]:
         """The callee is reachable again: send each pending notice (one SMS a window, advert appended) and

@@ -151,7 +151,7 @@ def test_missed_calls_wait_for_the_callee_go_out_once_a_window_and_the_money_rec
     assert len(s.outbox()) == before
 
     # The owner's menu by SMS: blacklist a caller, whose calls are then neither recorded nor notified.
-    assert s.text(CALLEE, "HMD 13800138000") == "已将+8613800138000加入黑名单，其来电不再提醒。"
+    assert s.text(CALLEE, "HMD 13800138000") == "已将13800138000加入黑名单，其来电不再提醒。"
     blocked = s.missed("m7", CALLER)
     assert (blocked["recorded"], blocked["reason"]) == (False, "blacklisted")
     # History on request by SMS: 0.10 from the owner's account, the reply lists the windows.
@@ -168,6 +168,12 @@ def test_missed_calls_wait_for_the_callee_go_out_once_a_window_and_the_money_rec
     assert [c["status"] for c in shown["calls"]] == ["lapsed", "sent", "sent", "sent"]
     assert s.post("/v1/missed-calls/owner/history", {"call_id": "ivr-2", "number": CALLEE,
                                                      "pin": "123456"}) == shown  # retried: charged once
+    # A caller asks by SMS to be told when the callee is back, and at another number: only with the money.
+    assert s.text(CALLER, "KD 13900139000") == "余额不足，请先充值。"
+    container.ledger.adjust(CALLER_ACCOUNT, 2000, "test", "top up")
+    assert s.text(CALLER, "KD 13900139000") == "已登记：13900139000可达时将短信通知13800138000，每条信息费0.1000元。"
+    assert s.text(CALLER, "KDT 13900139000 01062345678") == (
+        "已登记：13900139000可达时将短信通知01062345678，每条信息费0.1000元。")
     # The owner lets the caller back through the IVR.
     unblocked = s.post("/v1/missed-calls/owner/blacklist", {"number": CALLEE, "pin": "123456", "caller": CALLER,
                                                             "blocked": False})
@@ -179,14 +185,20 @@ def test_missed_calls_wait_for_the_callee_go_out_once_a_window_and_the_money_rec
     busy = s.missed("m9", CALLER, "busy")
     assert (busy["recorded"], busy["reason"]) == (False, "not_subscribed")
 
-    # The money reconciles: two fees, two histories, one reachable-again SMS, one adjustment.
+    # The callee is back: the texts asked for by SMS go out, each charged 0.10 to the caller.
+    served = s.post("/v1/missed-calls/reachable", {"event_id": "reg-5", "callee": CALLEE})
+    assert sorted(r["notify"] for r in served["reachable_notices"]) == ["+861062345678", "+8613800138000"]
+    assert ("+861062345678", f"您好，用户13900139000已可达，请及时联系。{AD}") in s.outbox()
+
+    # The money reconciles: two fees, two histories, three reachable-again SMS, three adjustments.
     assert s.balance(CALLEE_ACCOUNT) == 10_0000 - 2 * 2_0000 - 2 * 1000
-    assert s.balance(CALLER_ACCOUNT) == 1_0000 - 1000 - 9000
+    assert s.balance(CALLER_ACCOUNT) == 1_0000 - 1000 - 9000 + 2000 - 2 * 1000
+    container.catch_up()
     gl = dict(container.views.query("SELECT account, balance FROM gl_balances WHERE account LIKE ?", ("house:%",)))
-    assert gl[revenue("missed_call", "reachable_sms")] == 1000
+    assert gl[revenue("missed_call", "reachable_sms")] == 3 * 1000
     assert gl[revenue("missed_call", "history")] == 2000
     assert gl[fee_revenue("missed_call_off")] == gl[fee_revenue("missed_call_busy")] == 2_0000
-    assert gl[ADJUSTMENTS] == 9000  # the caller's money spent elsewhere
+    assert gl[ADJUSTMENTS] == 9000 - 2000  # the caller's money spent elsewhere, and the top-up
     assert trial_balance(container) == 0
     assert verify(container).problems == []
 
