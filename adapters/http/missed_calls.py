@@ -24,6 +24,7 @@ from adapters.http.models import Callee, Caller, CallId, ErrorAnswer
 from ledger.errors import InvalidPin, LedgerError
 from ledger.money import format_money
 from services.missed_calls import MissedCalls
+from services.store_errors import is_store_unavailable, unavailable
 
 Body = TypeVar("Body", bound=BaseModel)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorAnswer} for code in (401, 404, 409, 422)}
@@ -112,6 +113,10 @@ def build_missed_call_router(service: MissedCalls, switch_of: Callable[[str | No
             return error("invalid_request", str(err), 422)
         except LedgerError as err:
             return ledger_error(err)
+        except Exception as exc:
+            if is_store_unavailable(exc):  # the switch fails closed on a 503 and retries with the same id
+                return ledger_error(unavailable(exc))
+            raise
         return json_response(_money(outcome))
 
     @router.post("", openapi_extra=_documented(MissedBody))

@@ -29,6 +29,7 @@ from ringledger.subscriptions import build_subscriptions
 from services.fakes import RecordingCallControl, RecordingDialer, RecordingSmsGateway
 from services.ports import Ports
 from tests.charging_support import allow_frozen_time, set_up, trial_balance
+from tests.fault_support import Store, store  # noqa: F401  (fixture)
 
 TOKEN = "switch-secret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -296,3 +297,32 @@ def test_only_the_schedulers_leader_lapses_what_waited_24_hours(container: Conta
         leader.resign()
         follower.resign()
     assert [n["status"] for n in service.notices(CALLEE)] == ["lapsed"]
+
+
+def test_with_the_store_gone_the_missed_call_hook_answers_503_and_a_retry_records_the_call_once(
+        store: Store) -> None:  # noqa: F811
+    import time
+
+    from ringledger.container import build
+
+    own = build(store.settings)
+    try:
+        own.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
+        set_up(own, 10_0000, number=CALLEE_ACCOUNT, phone="+86" + CALLEE)
+        build_subscriptions(own).subscribe(CALLEE_ACCOUNT, "missed_call_off", 2_0000, "test")
+        body = {"call_id": "out-1", "caller": CALLER, "callee": CALLEE, "cause": "off"}
+        with TestClient(create_app(own)) as client:
+            with store.outage():
+                started = time.monotonic()
+                refused = client.post("/v1/missed-calls", json=body, headers=AUTH)
+                waited = time.monotonic() - started
+            assert (refused.status_code, refused.json()["error"]) == (503, "unavailable")
+            assert waited < 6, f"the switch waited {waited:.1f} s for its refusal"
+            deadline = time.monotonic() + 10
+            while (again := client.post("/v1/missed-calls", json=body, headers=AUTH)).status_code != 200:
+                assert time.monotonic() < deadline, again.text
+                time.sleep(0.2)
+            assert (again.json()["recorded"], again.json()["count"]) == (True, 1)
+            assert client.post("/v1/missed-calls", json=body, headers=AUTH).json() == again.json()
+    finally:
+        own.close()
