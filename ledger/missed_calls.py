@@ -320,3 +320,7 @@ class NoPin(LedgerError):
 
 class NotSubscribed(LedgerError):
     code = "not_subscribed"
+
+
+class SubscriptionSuspended(LedgerError):
+    code = "subscription_suspended"

@@ -122,8 +122,8 @@ def build_missed_call_router(service: MissedCalls, switch_of: Callable[[str | No
     @router.post("", openapi_extra=_documented(MissedBody))
     async def missed(request: Request) -> Response:
         """A call the switch could not put through (busy, off, unreachable, out of area). `recorded` false with
-        `reason` `not_subscribed`, `subscription_suspended` or `blacklisted` when nothing is kept; a retry with
-        the same `call_id` returns the first answer."""
+        `reason` `not_subscribed`, `subscription_suspended` or `blacklisted` when nothing is kept; a retry of a
+        recorded `call_id` returns the first answer."""
         return await run(request, MissedBody, lambda b, actor: service.missed(
             b.call_id, b.caller, b.callee, b.cause, actor))
 

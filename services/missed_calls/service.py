@@ -37,7 +37,16 @@ from ledger.blacklists import EVERYWHERE
 from ledger.errors import AccountNotFound, InsufficientFunds, InvalidRequest, NumberNotBound, PinLocked, WrongPin
 from ledger.ids import account_id
 from ledger.missed_call_adverts import Adverts, adverts_id
-from ledger.missed_calls import CAUSES, SERVICES, MissedCallBox, NoPin, box_id, window_key
+from ledger.missed_calls import (
+    CAUSES,
+    SERVICES,
+    MissedCallBox,
+    NoPin,
+    NotSubscribed,
+    SubscriptionSuspended,
+    box_id,
+    window_key,
+)
 from ledger.pins import MAX_PIN_TRIES, check_pin_format
 from ledger.subscriptions import ACTIVE as SUBSCRIPTION_ACTIVE
 from ledger.subscriptions import SUSPENDED, Subscription, subscription_id
@@ -127,11 +136,10 @@ class MissedCalls:
         def command(uow: UnitOfWork) -> dict[str, Any]:
             sub = uow.find(subscription_id(account, service), Subscription)
             if sub is None or sub.status not in (SUBSCRIPTION_ACTIVE, SUSPENDED):
-                return {**base, "recorded": False, "reason": "not_subscribed",
-                        "message": f"account {account} has no subscription to {service}"}
+                raise NotSubscribed(f"account {account} has no subscription to {service}")
             if sub.status == SUSPENDED:
-                return {**base, "recorded": False, "reason": "subscription_suspended",
-                        "message": f"the subscription of account {account} to {service} is suspended (unpaid)"}
+                raise SubscriptionSuspended(f"the subscription of account {account} to {service} is suspended"
+                                            " (unpaid)")
             box = self._box(uow, dst, actor)
             box.lapse(now)
             kept = box.miss(call, src, cause, account, now)
@@ -139,7 +147,10 @@ class MissedCalls:
             return {**base, "recorded": True, "reason": None, "account": account, **window,
                     "offer_reachable": True}
 
-        return self.ledger.execute(command, op=(f"missed-call:{call}", json.dumps([src, dst, cause])))
+        try:
+            return self.ledger.execute(command, op=(f"missed-call:{call}", json.dumps([src, dst, cause])))
+        except (NotSubscribed, SubscriptionSuspended) as err:  # nothing is recorded, not even the answer
+            return {**base, "recorded": False, "reason": err.code, "message": str(err)}
 
     def request_reachable(self, call_id: str | None, caller: str, callee: str, notify: str | None,
                           actor: str) -> dict[str, Any]:

@@ -183,8 +183,12 @@ def test_missed_calls_wait_for_the_callee_go_out_once_a_window_and_the_money_rec
 
     # Without the subscription for the cause nothing is recorded, and the answer says why.
     build_subscriptions(container).cancel(CALLEE_ACCOUNT, "missed_call_busy", "test")
+    before = events(container)
     busy = s.missed("m9", CALLER, "busy")
     assert (busy["recorded"], busy["reason"]) == (False, "not_subscribed")
+    stranger = s.missed("m10", CALLER, "off", callee="13500135000")  # bound to no account
+    assert (stranger["recorded"], stranger["reason"]) == (False, "not_subscribed")
+    assert events(container) == before
 
     # The callee is back: the texts asked for by SMS go out, each charged 0.10 to the caller.
     served = s.post("/v1/missed-calls/reachable", {"event_id": "reg-5", "callee": CALLEE})
@@ -211,8 +215,10 @@ def test_a_suspended_subscription_records_nothing_and_a_refused_send_is_retried_
     set_up(container, 0, number="8000000103", phone="+8613600136000")
     assert build_subscriptions(container).subscribe("8000000103", "missed_call_off", 2_0000,
                                                     "test")["outcome"] == "unpaid"
+    before = events(container)
     suspended = s.missed("s1", CALLER, callee="13600136000")
     assert (suspended["recorded"], suspended["reason"]) == (False, "subscription_suspended")
+    assert events(container) == before  # nothing recorded, not even the answer
 
     # The gateway refuses everything for a while: the claims go back to pending, the fee is credited back.
     s.missed("g1", CALLER)
