@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ledger.missed_calls import CAUSES, LAPSED, PENDING, SENT, VALIDITY, MissedCallBox, box_id
+from ledger.missed_calls import (
+    CAUSES,
+    LAPSED,
+    PENDING,
+    SENT,
+    VALIDITY,
+    MissedCallBox,
+    box_id,
+)
 from projections.base import Item, Projection, storable
 from projections.cdrs import iso
 

@@ -19,7 +19,13 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from adapters.http.errors import Unauthorized, error, json_response, ledger_error, validation_message
+from adapters.http.errors import (
+    Unauthorized,
+    error,
+    json_response,
+    ledger_error,
+    validation_message,
+)
 from adapters.http.models import Callee, Caller, CallId, ErrorAnswer
 from ledger.errors import InvalidPin, LedgerError
 from ledger.money import format_money

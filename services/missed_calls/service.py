@@ -34,7 +34,14 @@ from ledger.accounts import ACTIVE as ACCOUNT_ACTIVE
 from ledger.accounts import Account
 from ledger.application import Ledger
 from ledger.blacklists import EVERYWHERE
-from ledger.errors import AccountNotFound, InsufficientFunds, InvalidRequest, NumberNotBound, PinLocked, WrongPin
+from ledger.errors import (
+    AccountNotFound,
+    InsufficientFunds,
+    InvalidRequest,
+    NumberNotBound,
+    PinLocked,
+    WrongPin,
+)
 from ledger.ids import account_id
 from ledger.missed_call_adverts import Adverts, adverts_id
 from ledger.missed_calls import (
