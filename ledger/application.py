@@ -45,6 +45,7 @@ from ledger.errors import (
 from ledger.freshness import CacheSync
 from ledger.house import is_house
 from ledger.ids import account_id, batch_id, operation_id, phone_id, voucher_id
+from ledger.missed_calls import MissedCallBox
 from ledger.operations import Operation
 from ledger.permits import CATEGORIES, check_permissions
 from ledger.phones import PhoneBinding
@@ -68,7 +69,7 @@ class Ledger(Application[UUID]):
     """The event-sourced ledger. Construct it with an eventsourcing env dict."""
 
     name = "ringledger"
-    snapshotting_intervals: ClassVar[dict[type, int]] = {Account: 500}
+    snapshotting_intervals: ClassVar[dict[type, int]] = {Account: 500, MissedCallBox: 500}
 
     def __init__(self, env: dict[str, str] | None = None, *, pin_hasher: PinHasher) -> None:
         super().__init__(env)

@@ -332,3 +332,30 @@ def test_with_the_store_gone_the_missed_call_hook_answers_503_and_a_retry_record
             assert client.post("/v1/missed-calls", json=body, headers=AUTH).json() == again.json()
     finally:
         own.close()
+
+
+def test_a_callee_missed_a_thousand_times_loads_from_a_snapshot_with_every_window(container: Container) -> None:
+    from ledger.missed_calls import MissedCallBox, box_id
+    from ledger.unit_of_work import UnitOfWork
+    from ringledger.container import build
+    from ringledger.missed_calls import build_missed_calls
+    from services.fakes import FixedClock
+
+    clock = FixedClock(datetime.fromisoformat(NOW))
+    charging = set_up(container, 10_0000, number=CALLEE_ACCOUNT, phone="+86" + CALLEE, clock=clock)
+    build_subscriptions(container, clock).subscribe(CALLEE_ACCOUNT, "missed_call_off", 2_0000, "test")
+    service = build_missed_calls(container, charging)
+    for i in range(1100):
+        service.missed(f"k{i}", f"1380013{i % 50:04d}", CALLEE, "off", "test")
+        clock.advance(60)
+    # Another process loads the box cold: from its snapshot and the events after it.
+    other = build(container.settings)
+    try:
+        assert other.ledger.snapshots is not None
+        assert list(other.ledger.snapshots.get(box_id("+86" + CALLEE)))
+        box = UnitOfWork(other.ledger).get(box_id("+86" + CALLEE), MissedCallBox, AssertionError)
+        assert sum(w["count"] for w in box.windows.values()) == 1100 and len(box.calls) == 1100
+        assert all(isinstance(w["first_at"], datetime) for w in box.windows.values())
+        assert box.lapse(clock() + timedelta(days=1)) == list(box.windows)  # times survive the snapshot
+    finally:
+        other.close()
