@@ -73,6 +73,20 @@ def test_the_portal_reports_a_missed_call_and_the_callee_back_through_the_same_s
     checked = p.gql("operator", 'mutation { checkMissedCallPin(number: "13900139000", pin: "11111111")'
                                 ' { ok reason triesLeft } }')
     assert checked["data"]["checkMissedCallPin"] == {"ok": False, "reason": "wrong_pin", "triesLeft": 4}
+    # Four more wrong tries lock the PIN: the right one no longer opens the menu until the operator resets it.
+    check = 'mutation($pin: String!) { checkMissedCallPin(number: "13900139000", pin: $pin) { ok reason triesLeft } }'
+    for _ in range(4):
+        last = p.gql("operator", check, pin="11111111")["data"]["checkMissedCallPin"]
+    assert last == {"ok": False, "reason": "pin_locked", "triesLeft": 0}
+    assert p.gql("operator", check, pin="24681357")["data"]["checkMissedCallPin"]["reason"] == "pin_locked"
+    reset = p.gql("operator", 'mutation { setMissedCallPin(number: "13900139000", newPin: "97531246", reset: true)'
+                              ' { ok } }')
+    assert reset["data"]["setMissedCallPin"]["ok"] is True
+    assert p.gql("operator", check, pin="97531246")["data"]["checkMissedCallPin"]["ok"] is True
+    # Only a keyed hash of each PIN is stored.
+    stored = b"".join(n.state for n in container.ledger.recorder.select_notifications(1, 100_000))
+    assert b"+8613900139000" in stored  # events are stored readable...
+    assert b"24681357" not in stored and b"97531246" not in stored and b"11111111" not in stored  # ...PINs not
     history = p.gql("operator", 'mutation { missedCallHistory(number: "13900139000") { shown charged calls'
                                 ' { caller } } }')
     assert history["data"]["missedCallHistory"] == {"shown": True, "charged": "0.1000", "calls": [{"caller": CALLER}]}
