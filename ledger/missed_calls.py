@@ -65,6 +65,8 @@ class MissedCallBox(Aggregate):
         #: request id -> requester, notify, account, at, status
         self.requests: dict[str, dict[str, Any]] = {}
         self.comebacks: list[str] = []
+        #: Reported reachable since the last missed call (notices may go out now).
+        self.reachable = False
         self.pvv: str | None = None
         self.pin_failures = 0
         self.group: str | None = None
@@ -97,6 +99,7 @@ class MissedCallBox(Aggregate):
 
         def apply(self, box: MissedCallBox) -> None:
             box.calls.append(self.call_id)
+            box.reachable = False
             w = box.windows.get(self.window)
             if w is None:
                 box.windows[self.window] = {"caller": self.caller, "first_at": self.at, "last_at": self.at,
@@ -152,6 +155,7 @@ class MissedCallBox(Aggregate):
 
         def apply(self, box: MissedCallBox) -> None:
             box.comebacks.append(self.event_id)
+            box.reachable = True
 
     def came_back(self, event_id: str, at: datetime) -> bool:
         """Record the report; False when this report id was recorded before."""

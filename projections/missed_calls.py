@@ -4,7 +4,9 @@
 hour): its count, first and last call, status (`pending`, `sent`,
 `lapsed`), when it was sent and with what text. `missed_requests` has one
 row per reachable-again request (`pending`, `sent`, `unpaid`, `lapsed`).
-The lapse job reads what has waited 24 hours from here; the box checks
+`missed_boxes` says whether each callee was last reported reachable. The
+scheduler's job reads what has waited 24 hours, and what waits for a
+reachable callee, from here; the box checks
 each lapse again on its own events, so a row read late changes nothing twice.
 """
 
@@ -31,7 +33,8 @@ class MissedCallsView(Projection):
     name = "missed_calls"
     tables = ["missed_boxes", "missed_notices", "missed_requests"]
     ddl = [
-        "CREATE TABLE IF NOT EXISTS {p}missed_boxes (box TEXT PRIMARY KEY, callee TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {p}missed_boxes (box TEXT PRIMARY KEY, callee TEXT NOT NULL,"
+        " reachable INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {p}missed_notices (box TEXT NOT NULL, window_key TEXT NOT NULL,"
         " caller TEXT NOT NULL, cause TEXT NOT NULL, count INTEGER NOT NULL, first_at TEXT NOT NULL,"
         " last_at TEXT NOT NULL, status TEXT NOT NULL, sent_at TEXT, body TEXT, position BIGINT NOT NULL,"
@@ -49,8 +52,11 @@ class MissedCallsView(Projection):
                 continue
             box = e.originator_id.hex  # every row of one callee carries its box id
             if isinstance(e, MissedCallBox.Opened):
-                cur.execute(self.q("INSERT INTO {p}missed_boxes VALUES (?, ?)"), (box, e.callee))
+                cur.execute(self.q("INSERT INTO {p}missed_boxes VALUES (?, ?, ?)"), (box, e.callee, 0))
+            elif isinstance(e, MissedCallBox.CameBack):
+                cur.execute(self.q("UPDATE {p}missed_boxes SET reachable = 1 WHERE box = ?"), (box,))
             elif isinstance(e, MissedCallBox.CallMissed):
+                cur.execute(self.q("UPDATE {p}missed_boxes SET reachable = 0 WHERE box = ?"), (box,))
                 cur.execute(self.q("SELECT count FROM {p}missed_notices WHERE box = ? AND window_key = ?"),
                             (box, e.window))
                 if cur.fetchone() is None:
@@ -105,4 +111,13 @@ def lapse_due(db: Any, now: datetime) -> list[str]:
                     "SELECT n.box FROM missed_notices n WHERE n.status = ? AND n.first_at <= ?"
                     " UNION SELECT r.box FROM missed_requests r WHERE r.status = ? AND r.at <= ?)"
                     " ORDER BY b.callee", (PENDING, cutoff, PENDING, cutoff))
+    return [r[0] for r in rows]
+
+
+def waiting_while_reachable(db: Any) -> list[str]:
+    """The callees (E.164) last reported reachable that still have a notice or request pending."""
+    rows = db.query("SELECT b.callee FROM missed_boxes b WHERE b.reachable = 1 AND b.box IN ("
+                    "SELECT n.box FROM missed_notices n WHERE n.status = ?"
+                    " UNION SELECT r.box FROM missed_requests r WHERE r.status = ?) ORDER BY b.callee",
+                    (PENDING, PENDING))
     return [r[0] for r in rows]

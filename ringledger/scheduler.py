@@ -34,8 +34,8 @@ ALERT_INTERVAL_SECONDS = 15
 GRANT_INTERVAL_SECONDS = 10
 #: How often recurring fees are looked at (a fee is due from local midnight of its day; a minute late is fine).
 FEE_INTERVAL_SECONDS = 60
-#: How often missed-call notices and reachable-again requests past their 24 hours are lapsed.
-MISSED_CALL_LAPSE_SECONDS = 60
+#: How often missed-call notices past their 24 hours are lapsed, and refused texts sent again.
+MISSED_CALL_SECONDS = 60
 
 
 def expire_job(container: Container, charging: Charging, clock: Callable[[], datetime],
@@ -114,21 +114,24 @@ def fee_job(container: Container, subscriptions: Subscriptions, leader: Leader |
     return done
 
 
-def missed_call_lapse_job(container: Container, missed_calls: MissedCalls,
-                          leader: Leader | None = None) -> list[dict[str, Any]]:
-    """Lapse every missed-call notice and reachable-again request that waited 24 hours (the SMS validity).
+def missed_call_job(container: Container, missed_calls: MissedCalls,
+                    leader: Leader | None = None) -> list[dict[str, Any]]:
+    """Lapse every missed-call notice and reachable-again request that waited 24 hours (the SMS validity),
+    then send what waits for a callee reported reachable (texts the gateway refused, requests made while
+    the callee was reachable).
 
-    What is due is read from the missed-calls view; each lapse is checked on
-    its box's events, so it happens once however often this runs. A box
-    reached before the job lapses its own on the way.
+    What is due is read from the missed-calls view; each step is checked on
+    its box's events, so it happens once however often (or in however many
+    processes) this runs. A box reached before the job lapses its own on the way.
     """
     if leader is not None and not leader.try_lead():
         return []
     container.catch_up()
-    done = missed_calls.lapse_due(missed_calls.clock())
+    now = missed_calls.clock()
+    done = missed_calls.lapse_due(now) + missed_calls.retry_due(now)
     if done:
         container.settle_views()
-        structlog.get_logger().info("missed_call_notices_lapsed", callees=[d["callee"] for d in done])
+        structlog.get_logger().info("missed_call_job", callees=[d["callee"] for d in done])
     return done
 
 
@@ -169,9 +172,9 @@ def build_scheduler(container: Container, charging: Charging, leader: Leader | N
         id="recurring_fees", max_instances=1, coalesce=True,
     )
     scheduler.add_job(
-        missed_call_lapse_job, "interval", seconds=MISSED_CALL_LAPSE_SECONDS,
+        missed_call_job, "interval", seconds=MISSED_CALL_SECONDS,
         args=(container, build_missed_calls(container, charging), leader),
-        id="missed_call_lapse", max_instances=1, coalesce=True,
+        id="missed_calls", max_instances=1, coalesce=True,
     )
     scheduler.add_job(
         alerts_job, "interval", seconds=ALERT_INTERVAL_SECONDS, args=(build_phonebars(container, charging), leader),

@@ -17,7 +17,9 @@ Guarantees:
 * the history on request costs `history_fee` to the owner's account, whole
   or not at all, and shows nothing when it cannot be paid;
 * notices and requests pending 24 hours lapse, by the scheduler's job and
-  whenever their box is next touched;
+  whenever their box is next touched; what the gateway refused, and a
+  request made while the callee is reachable, is sent by the scheduler's
+  job while the callee stays reachable;
 * every fee is posted against a house revenue account, so the trial balance
   stays zero; bad input is refused before anything is recorded.
 """
@@ -208,35 +210,66 @@ class MissedCalls:
             if box is None:
                 return answer
             answer["lapsed"] = box.lapse(now)
-            if not box.came_back(report, now):
-                return answer
-            for key in box.pending_windows():
-                w = box.windows[key]
-                body = notice_text(w["caller"], w["first_at"], w["count"], self.timezone,
-                                   self._advert(uow, dst, now))
-                box.claim_notice(key, body, now)
-                claimed.append({"kind": "notice", "ref": key, "to": dst, "body": body})
-                answer["notices"].append({"window": key, "caller": w["caller"], "count": w["count"]})
-            for key in box.pending_requests():
-                r = box.requests[key]
-                payer = uow.find(account_id(r["account"]), Account)
-                available = self._available(payer)
-                if payer is None or available < self.reachable_fee:
-                    box.reachable_unpaid(key, self.reachable_fee, available, now)
-                    answer["unpaid"].append({"request": key, "account": r["account"], "reason": "insufficient_funds"})
-                    continue
-                body = reachable_text(dst, self._advert(uow, r["notify"], now))
-                payer.debit(self.reachable_fee, REACHABLE_REVENUE, actor, f"reachable notice {dst} {key}")
-                box.claim_reachable(key, body, self.reachable_fee, now)
-                claimed.append({"kind": "reachable", "ref": key, "to": r["notify"], "body": body,
-                                "account": r["account"]})
-                answer["reachable_notices"].append({"request": key, "notify": r["notify"], "account": r["account"],
-                                                    "charged": self.reachable_fee})
+            if box.came_back(report, now):
+                self._dispatch(uow, box, now, actor, answer, claimed)
             return answer
 
         answer = self.ledger.execute(command, op=(f"missed-came-back:{report}", json.dumps([dst])))
         failed = [c["ref"] for c in claimed if not self._send(dst, c)]
         return {**answer, "failed": failed}
+
+    def _dispatch(self, uow: UnitOfWork, box: MissedCallBox, now: datetime, actor: str, answer: dict[str, Any],
+                  claimed: list[dict[str, Any]]) -> None:
+        """Claim every pending notice and serve every pending request of a reachable callee (in `uow`)."""
+        dst = box.callee
+        for key in box.pending_windows():
+            w = box.windows[key]
+            body = notice_text(w["caller"], w["first_at"], w["count"], self.timezone, self._advert(uow, dst, now))
+            box.claim_notice(key, body, now)
+            claimed.append({"kind": "notice", "ref": key, "to": dst, "body": body})
+            answer["notices"].append({"window": key, "caller": w["caller"], "count": w["count"]})
+        for key in box.pending_requests():
+            r = box.requests[key]
+            payer = uow.find(account_id(r["account"]), Account)
+            available = self._available(payer)
+            if payer is None or available < self.reachable_fee:
+                box.reachable_unpaid(key, self.reachable_fee, available, now)
+                answer["unpaid"].append({"request": key, "account": r["account"], "reason": "insufficient_funds"})
+                continue
+            body = reachable_text(dst, self._advert(uow, r["notify"], now))
+            payer.debit(self.reachable_fee, REACHABLE_REVENUE, actor, f"reachable notice {dst} {key}")
+            box.claim_reachable(key, body, self.reachable_fee, now)
+            claimed.append({"kind": "reachable", "ref": key, "to": r["notify"], "body": body, "account": r["account"]})
+            answer["reachable_notices"].append({"request": key, "notify": r["notify"], "account": r["account"],
+                                                "charged": self.reachable_fee})
+
+    def retry_due(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Send what waits for a callee last reported reachable: a notice or a reachable-again notice the
+        gateway refused, or a request made while the callee was reachable. Each is claimed as on a report,
+        so a run racing a report (or another run) sends nothing twice."""
+        at = now or self.clock()
+        self.fresh()
+        done = []
+        for callee in view.waiting_while_reachable(self.views):
+            claimed: list[dict[str, Any]] = []
+
+            def command(uow: UnitOfWork, callee: str = callee, claimed: list[dict[str, Any]] = claimed
+                        ) -> dict[str, Any]:
+                claimed.clear()
+                answer: dict[str, Any] = {"callee": callee, "notices": [], "reachable_notices": [], "unpaid": [],
+                                          "lapsed": []}
+                box = uow.find(box_id(callee), MissedCallBox)
+                if box is None or not box.reachable:
+                    return answer
+                answer["lapsed"] = box.lapse(at)
+                self._dispatch(uow, box, at, SYSTEM, answer, claimed)
+                return answer
+
+            answer = self.ledger.execute(command)
+            failed = [c["ref"] for c in claimed if not self._send(callee, c)]
+            if answer["notices"] or answer["reachable_notices"] or answer["unpaid"] or answer["lapsed"]:
+                done.append({**answer, "failed": failed})
+        return done
 
     def _send(self, callee: str, claim: dict[str, Any]) -> bool:
         """Hand one claimed text to the gateway; a refusal is recorded (and a fee credited back)."""

@@ -23,7 +23,7 @@ from ledger.house import ADJUSTMENTS, revenue
 from ledger.subscriptions import fee_revenue
 from ringledger.audit.verify import verify
 from ringledger.container import Container
-from ringledger.scheduler import missed_call_lapse_job
+from ringledger.scheduler import missed_call_job
 from ringledger.server import create_app
 from ringledger.subscriptions import build_subscriptions
 from services.fakes import RecordingCallControl, RecordingDialer, RecordingSmsGateway
@@ -145,7 +145,7 @@ def test_missed_calls_wait_for_the_callee_go_out_once_a_window_and_the_money_rec
     # A notice the callee never comes back for lapses after 24 hours (the SMS validity): the scheduler's job.
     s.missed("m6", STRANGER, "off")
     s.frozen.tick(timedelta(hours=24))
-    lapsed = missed_call_lapse_job(container, s.client.app.state.missed_calls)
+    lapsed = missed_call_job(container, s.client.app.state.missed_calls)
     assert [d["callee"] for d in lapsed] == ["+8613900139000"]
     before = len(s.outbox())
     assert s.post("/v1/missed-calls/reachable", {"event_id": "reg-4", "callee": CALLEE})["notices"] == []
@@ -232,10 +232,23 @@ def test_a_suspended_subscription_records_nothing_and_a_refused_send_is_retried_
     failed = s.post("/v1/missed-calls/reachable", {"event_id": "r1", "callee": CALLEE})
     assert sorted(failed["failed"]) == sorted([failed["notices"][0]["window"], "g1"])
     assert s.balance(CALLER_ACCOUNT) == 1_0000 and s.outbox() == []
+    # The scheduler's job tries again while the gateway still refuses: nothing sent, nothing kept.
+    service = s.client.app.state.missed_calls
+    (retried,) = missed_call_job(container, service)
+    assert len(retried["failed"]) == 2 and s.balance(CALLER_ACCOUNT) == 1_0000
+    # The gateway is back: the next run sends both, once, and charges the caller once.
     s.sms.send = working  # type: ignore[method-assign]
-    sent = s.post("/v1/missed-calls/reachable", {"event_id": "r2", "callee": CALLEE})
+    (sent,) = missed_call_job(container, service)
     assert (len(sent["notices"]), len(sent["reachable_notices"]), sent["failed"]) == (1, 1, [])
+    assert missed_call_job(container, service) == []
     assert len(s.outbox()) == 2 and s.balance(CALLER_ACCOUNT) == 1_0000 - 1000
+    # While the callee stays reachable, a new request by SMS is served by the next run, not a day later.
+    assert s.text(CALLER, "KD 13900139000").startswith("已登记")
+    (served,) = missed_call_job(container, service)
+    assert [r["notify"] for r in served["reachable_notices"]] == ["+8613800138000"]
+    # A new missed call makes the callee unreachable again: its notice waits for the next report.
+    s.missed("g2", CALLER)
+    assert missed_call_job(container, service) == []
     assert trial_balance(container) == 0
 
 
@@ -296,9 +309,9 @@ def test_only_the_schedulers_leader_lapses_what_waited_24_hours(container: Conta
     try:
         assert leader.try_lead()
         if container.views.is_postgres:
-            assert missed_call_lapse_job(container, service, follower) == []  # not elected: does nothing
-        assert [d["callee"] for d in missed_call_lapse_job(container, service, leader)] == ["+86" + CALLEE]
-        assert missed_call_lapse_job(container, service, leader) == []  # once
+            assert missed_call_job(container, service, follower) == []  # not elected: does nothing
+        assert [d["callee"] for d in missed_call_job(container, service, leader)] == ["+86" + CALLEE]
+        assert missed_call_job(container, service, leader) == []  # once
     finally:
         leader.resign()
         follower.resign()
