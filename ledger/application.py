@@ -46,6 +46,7 @@ from ledger.forwarding import Business
 from ledger.freshness import CacheSync
 from ledger.house import is_house
 from ledger.ids import account_id, batch_id, operation_id, phone_id, voucher_id
+from ledger.missed_calls import MissedCallBox
 from ledger.operations import Operation
 from ledger.permits import CATEGORIES, check_permissions
 from ledger.phones import PhoneBinding
@@ -69,8 +70,8 @@ class Ledger(Application[UUID]):
     """The event-sourced ledger. Construct it with an eventsourcing env dict."""
 
     name = "ringledger"
-    #: Accounts and forwarded businesses gain events with every call: loading them stays flat.
-    snapshotting_intervals: ClassVar[dict[type, int]] = {Account: 500, Business: 500}
+    #: Accounts and forwarded businesses and missed-call boxes gain events with every call: loading them stays flat.
+    snapshotting_intervals: ClassVar[dict[type, int]] = {Account: 500, Business: 500, MissedCallBox: 500}
 
     def __init__(self, env: dict[str, str] | None = None, *, pin_hasher: PinHasher) -> None:
         super().__init__(env)

@@ -33,6 +33,7 @@ from projections.db import ViewDB, is_broken, is_connection_lost
 from projections.digests import DigestChain
 from projections.general_ledger import GeneralLedger
 from projections.forwarding import ForwardingView
+from projections.missed_calls import MissedCallsView
 from projections.phonebars import PhoneBarView
 from projections.reports import RevenueReport
 from projections.subscriptions import SubscriptionsView
@@ -42,7 +43,7 @@ PAGE = 2000
 MAX_LOCAL = 100_000  # recordings kept for the next step; past this, steps read the log
 DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView,
                                                 ConferencesView, ConferenceSchedule, PhoneBarView, SubscriptionsView,
-                                                ForwardingView]
+                                                ForwardingView, MissedCallsView]
 
 
 class Projector:

@@ -13,10 +13,12 @@ from adapters.http.callback import CallbackHooks, SmsInlet, build_callback_route
 from adapters.http.conferences import build_conference_router
 from adapters.http.forwarding import build_forwarding_router
 from adapters.http.hooks import HookFastPath, HookHandlers, HookMetrics, build_router
+from adapters.http.missed_calls import build_missed_call_router
 from ringledger.charging import build_charging
 from ringledger.conferences import build_conferences
 from ringledger.container import Container
 from ringledger.forwarding import build_forwarding
+from ringledger.missed_calls import build_missed_calls
 from ringledger.scheduler import build_scheduler
 from services.callback import CallbackCards, CallbackPolicy, Callbacks
 from services.charging import Charging
@@ -62,8 +64,9 @@ class SwitchHooks:
         ports = container.ports
         self.callbacks = Callbacks(self.charging, ports.dialer, CallbackPolicy(settings.callback_setup_seconds))
         self.cards = CallbackCards(self.charging)
+        self.missed_calls = build_missed_calls(container, self.charging)
         self.sms = SmsCommands(ports.sms, self.cards, language=settings.sms_language,
-                               words=parse_words(settings.sms_words))
+                               words=parse_words(settings.sms_words), missed_calls=self.missed_calls)
         ports.sms.subscribe(self.sms.handle)
 
     def _open_holds(self) -> float:
@@ -81,6 +84,7 @@ class SwitchHooks:
         # The hook fast path sits in front of routing and dependency solving (a Starlette middleware).
         app.add_middleware(HookFastPath, hooks=handlers)
         app.include_router(build_callback_router(CallbackHooks(self.callbacks, self.cards, self.auth.switch_of)))
+        app.include_router(build_missed_call_router(self.missed_calls, self.auth.switch_of))
         if isinstance(self.container.ports.sms, SmsInlet):  # a test or logging gateway: texts come in over HTTP
             app.include_router(build_sms_router(self.container.ports.sms, self.auth.switch_of))
         registry = self.registry
@@ -96,6 +100,7 @@ class SwitchHooks:
         app.state.charging = self.charging
         app.state.conferences = self.conferences
         app.state.callbacks = self.callbacks
+        app.state.missed_calls = self.missed_calls
 
     def start(self) -> None:
         self.scheduler.start()

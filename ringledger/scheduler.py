@@ -19,11 +19,13 @@ from projections.cdr_reads import grants_ending, stale_calls
 from projections.conference_schedule import due
 from ringledger.container import Container
 from ringledger.leader import Leader
+from ringledger.missed_calls import build_missed_calls
 from ringledger.phonebar import build_phonebars
 from ringledger.subscriptions import build_subscriptions
 from services.charging import Charging
 from services.conferences import Conferences
 from services.phonebar.service import PhoneBars
+from services.missed_calls import MissedCalls
 from services.subscriptions import Subscriptions
 
 EXPIRY_INTERVAL_SECONDS = 30
@@ -32,6 +34,8 @@ ALERT_INTERVAL_SECONDS = 15
 GRANT_INTERVAL_SECONDS = 10
 #: How often recurring fees are looked at (a fee is due from local midnight of its day; a minute late is fine).
 FEE_INTERVAL_SECONDS = 60
+#: How often missed-call notices past their 24 hours are lapsed, and refused texts sent again.
+MISSED_CALL_SECONDS = 60
 
 
 def expire_job(container: Container, charging: Charging, clock: Callable[[], datetime],
@@ -110,6 +114,27 @@ def fee_job(container: Container, subscriptions: Subscriptions, leader: Leader |
     return done
 
 
+def missed_call_job(container: Container, missed_calls: MissedCalls,
+                    leader: Leader | None = None) -> list[dict[str, Any]]:
+    """Lapse every missed-call notice and reachable-again request that waited 24 hours (the SMS validity),
+    then send what waits for a callee reported reachable (texts the gateway refused, requests made while
+    the callee was reachable).
+
+    What is due is read from the missed-calls view; each step is checked on
+    its box's events, so it happens once however often (or in however many
+    processes) this runs. A box reached before the job lapses its own on the way.
+    """
+    if leader is not None and not leader.try_lead():
+        return []
+    container.catch_up()
+    now = missed_calls.clock()
+    done = missed_calls.lapse_due(now) + missed_calls.retry_due(now)
+    if done:
+        container.settle_views()
+        structlog.get_logger().info("missed_call_job", callees=[d["callee"] for d in done])
+    return done
+
+
 def alerts_job(phonebars: PhoneBars, leader: Leader | None = None) -> list[dict[str, Any]]:
     """Send the phone-bar owners' low-deposit alerts not yet sent (in the elected process only)."""
     if leader is not None and not leader.try_lead():
@@ -145,6 +170,11 @@ def build_scheduler(container: Container, charging: Charging, leader: Leader | N
         fee_job, "interval", seconds=FEE_INTERVAL_SECONDS,
         args=(container, build_subscriptions(container, charging.clock), leader),
         id="recurring_fees", max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        missed_call_job, "interval", seconds=MISSED_CALL_SECONDS,
+        args=(container, build_missed_calls(container, charging), leader),
+        id="missed_calls", max_instances=1, coalesce=True,
     )
     scheduler.add_job(
         alerts_job, "interval", seconds=ALERT_INTERVAL_SECONDS, args=(build_phonebars(container, charging), leader),

@@ -23,9 +23,10 @@ from typing import Any
 
 import structlog
 
-from ledger.errors import InvalidPin, InvalidRequest, LedgerError, NotFound
+from ledger.errors import AccountNotFound, InvalidPin, InvalidRequest, LedgerError, NotFound
 from ledger.money import format_money
 from services.callback.cards import CallbackCards
+from services.missed_calls.wording import shown
 from services.ports import SmsGateway, Text
 
 log = structlog.get_logger("ringledger.sms")
@@ -40,8 +41,10 @@ class SmsCommand:
     words: tuple[str, ...]
     #: Names of the arguments, in order (shown in the usage reply).
     args: tuple[str, ...]
-    #: (cards service, sender's number, arguments, actor) -> (reply key, values for the reply).
-    run: Callable[[CallbackCards, str, list[str], str], tuple[str, dict[str, Any]]]
+    #: (service, sender's number, arguments, actor) -> (reply key, values for the reply).
+    run: Callable[[Any, str, list[str], str], tuple[str, dict[str, Any]]]
+    #: The attribute of `SmsCommands` holding the service `run` is given.
+    service: str = "cards"
 
 
 def _bind(cards: CallbackCards, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
@@ -61,13 +64,111 @@ def _recharge(cards: CallbackCards, sender: str, args: list[str], actor: str) ->
     return ("recharged" if done["recharged"] else done["reason"]), done
 
 
+# --- missed-call notification (来电提醒): history, reachable-again request, owner's PIN, blacklist ---------
+
+
+def _missed(run: Callable[[Any, str, list[str], str], tuple[str, dict[str, Any]]]) -> Callable[
+        [Any, str, list[str], str], tuple[str, dict[str, Any]]]:
+    """A missed-call command: a malformed number or an unbound sender is a reply, not a failure."""
+
+    def guarded(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
+        try:
+            return run(missed, sender, args, actor)
+        except InvalidPin:
+            raise
+        except InvalidRequest:
+            return "bad_number", {}
+        except AccountNotFound:
+            return "number_not_bound", {}
+
+    return guarded
+
+
+@_missed
+def _missed_history(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
+    done = missed.history(sender, actor)
+    return ("missed_history" if done["shown"] else done["reason"]), {**done, "fee": missed.history_fee}
+
+
+def _reachable_answer(done: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return ("reachable_requested" if done["accepted"] else done["reason"]), {
+        **done, "callee": shown(done["callee"]), "notify": shown(done["notify"])}
+
+
+@_missed
+def _missed_reachable(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
+    return _reachable_answer(missed.request_reachable(None, sender, args[0], None, actor))
+
+
+@_missed
+def _missed_reachable_to(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
+    return _reachable_answer(missed.request_reachable(None, sender, args[0], args[1], actor))
+
+
+@_missed
+def _missed_pin_set(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
+    done = missed.change_pin(sender, args[0], None, actor)
+    return ("missed_pin_set" if done["changed"] else "missed_pin_needs_old"), done
+
+
+@_missed
+def _missed_pin_change(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
+    done = missed.change_pin(sender, args[1], args[0], actor)
+    return ("missed_pin_set" if done["changed"] else done["reason"]), done
+
+
+@_missed
+def _missed_block(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
+    done = missed.block(sender, args[0], actor)
+    return "missed_blocked", {**done, "caller": shown(done["caller"])}
+
+
+@_missed
+def _missed_unblock(missed: Any, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
+    done = missed.block(sender, args[0], actor, blocked=False)
+    return "missed_unblocked", {**done, "caller": shown(done["caller"])}
+
+
+MISSED_CALL_COMMANDS: tuple[SmsCommand, ...] = (
+    SmsCommand("missed_history", ("LD", "来话点播", "MISSED/en"), (), _missed_history, "missed_calls"),
+    SmsCommand("missed_reachable", ("KD", "可达提醒", "NOTIFY/en"), ("number",), _missed_reachable, "missed_calls"),
+    SmsCommand("missed_reachable_to", ("KDT", "NOTIFYTO/en"), ("number", "notify"), _missed_reachable_to,
+               "missed_calls"),
+    SmsCommand("missed_pin_set", ("SZMM", "SETPIN/en"), ("new_pin",), _missed_pin_set, "missed_calls"),
+    SmsCommand("missed_pin_change", ("XGMM", "NEWPIN/en"), ("pin", "new_pin"), _missed_pin_change, "missed_calls"),
+    SmsCommand("missed_block", ("HMD", "BLOCK/en"), ("number",), _missed_block, "missed_calls"),
+    SmsCommand("missed_unblock", ("QXHMD", "UNBLOCK/en"), ("number",), _missed_unblock, "missed_calls"),
+)
+MISSED_CALL_ARG_NAMES = {"number": ("对方号码", "<number>"), "notify": ("通知号码", "<number to notify>"),
+                         "new_pin": ("新密码", "<new PIN>")}
+MISSED_CALL_REPLIES: dict[str, tuple[str, str]] = {
+    "missed_history": ("{text}（本次信息费{fee}元，余额{balance}元）", "{text} (fee {fee}, balance {balance})"),
+    "insufficient_funds": ("余额不足，请先充值。", "Not enough money: please recharge first."),
+    "reachable_requested": ("已登记：{callee}可达时将短信通知{notify}，每条信息费{fee}元。",
+                            "Noted: {notify} will be told by SMS when {callee} is reachable ({fee} per SMS)."),
+    "missed_pin_set": ("来电提醒密码已设置。", "Your missed-call PIN is set."),
+    "missed_pin_needs_old": ("已设置过密码，请发送“XGMM 原密码 新密码”修改。",
+                             "A PIN is already set: text NEWPIN <PIN> <new PIN> to change it."),
+    "missed_blocked": ("已将{caller}加入黑名单，其来电不再提醒。", "{caller} is blacklisted: no notices of their calls."),
+    "missed_unblocked": ("已将{caller}移出黑名单。", "{caller} is off the blacklist."),
+    "bad_number": ("号码有误，请核对后重发。", "That is not a phone number: please check it."),
+}
+MISSED_CALL_HELP = {"missed_history": ("来话点播", "missed calls"), "missed_reachable": ("可达提醒", "notify me"),
+                    "missed_reachable_to": ("可达提醒他人", "notify another"),
+                    "missed_pin_set": ("设置密码", "set PIN"), "missed_pin_change": ("修改密码", "change PIN"),
+                    "missed_block": ("黑名单", "blacklist"), "missed_unblock": ("移出黑名单", "unblacklist")}
+
+# --- end of missed-call notification -------------------------------------------------------------------
+
 COMMANDS: tuple[SmsCommand, ...] = (
     SmsCommand("bind", ("BD", "绑定", "BIND/en"), ("card", "pin"), _bind),
     SmsCommand("balance", ("CX", "YE", "查询", "余额", "BAL/en", "BALANCE/en"), (), _balance),
     SmsCommand("recharge", ("CZ", "充值", "TOPUP/en", "RECHARGE/en"), ("voucher", "pin"), _recharge),
+    *MISSED_CALL_COMMANDS,
 )
 
-ARG_NAMES = {"card": ("卡号", "<card>"), "pin": ("密码", "<PIN>"), "voucher": ("充值卡号", "<voucher>")}
+ARG_NAMES = {"card": ("卡号", "<card>"), "pin": ("密码", "<PIN>"), "voucher": ("充值卡号", "<voucher>"),
+             **MISSED_CALL_ARG_NAMES}
 
 REPLIES: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "bound": ("绑定成功：卡{card}已绑定本机号码{phone}，余额{balance}元。",
@@ -92,8 +193,10 @@ REPLIES: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "usage": ("格式错误：{problem}。请发送“{usage}”。", "Not understood: {problem}. Please text {usage}."),
     "unknown": ("无法识别的指令。{help}", "Unknown command. {help}"),
     "failed": ("系统繁忙，请稍后再试。", "The service is busy: please try again later."),
+    **MISSED_CALL_REPLIES,
 }
-HELP_LABELS = {"bind": ("绑定", "bind"), "balance": ("查询余额", "balance"), "recharge": ("充值", "recharge")}
+HELP_LABELS = {"bind": ("绑定", "bind"), "balance": ("查询余额", "balance"), "recharge": ("充值", "recharge"),
+               **MISSED_CALL_HELP}
 
 
 def parse_words(spec: str) -> dict[str, tuple[str, ...]]:
@@ -134,11 +237,12 @@ class SmsCommands:
     """Reads each text the gateway receives, runs its command and texts the reply back."""
 
     def __init__(self, gateway: SmsGateway, cards: CallbackCards, *, language: str = "zh",
-                 words: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                 words: Mapping[str, tuple[str, ...]] | None = None, missed_calls: Any = None) -> None:
         if language not in LANGUAGES:
             raise ValueError(f"SMS language must be one of {', '.join(LANGUAGES)}")
         self.gateway = gateway
         self.cards = cards
+        self.missed_calls = missed_calls
         self.language = language
         self.table = command_table(words or {}, language)
         self.first_word: dict[tuple[str, str], str] = {}
@@ -164,13 +268,15 @@ class SmsCommands:
         if found is None:
             return self._say("unknown", self.language, help=self._help(self.language))
         command, lang = found
+        if getattr(self, command.service) is None:  # a service this process does not offer
+            return self._say("unknown", self.language, help=self._help(self.language))
         args = words[1:]
         if len(args) != len(command.args):
             problem = (f"需要{len(command.args)}项内容" if lang == "zh" else
                        f"{len(command.args)} item(s) expected after {words[0]}")
             return self._usage(command, lang, problem)
         try:
-            key, values = command.run(self.cards, sender, args, f"sms:{sender}")
+            key, values = command.run(getattr(self, command.service), sender, args, f"sms:{sender}")
         except InvalidPin:
             return self._usage(command, lang, "密码应为6到10位数字" if lang == "zh" else "a PIN is 6 to 10 digits")
         except InvalidRequest:
@@ -189,14 +295,14 @@ class SmsCommands:
         return " ".join([word, *(ARG_NAMES[a][0 if lang == "zh" else 1] for a in command.args)])
 
     def _help(self, lang: str) -> str:
-        names = COMMANDS
+        names = tuple(c for c in COMMANDS if c.service == "cards")  # the missed-call menu is in its own help
         sep = "；" if lang == "zh" else "; "
         return sep.join(f"{HELP_LABELS.get(c.name, (c.name, c.name))[0 if lang == 'zh' else 1]}: "
                         f"{self._form(c, lang)}" for c in names)
 
     def _say(self, key: str, lang: str, **values: Any) -> str:
         template = REPLIES.get(key, REPLIES["failed"])[0 if lang == "zh" else 1]
-        shown = {k: format_money(v) if k in ("balance", "amount") and isinstance(v, int) else v
+        shown = {k: format_money(v) if k in ("balance", "amount", "fee") and isinstance(v, int) else v
                  for k, v in values.items()}
         bind_command = COMMANDS[0]
         shown.setdefault("bind_word", self._form(bind_command, lang).split(" ")[0])

@@ -14,6 +14,7 @@ from ringledger.portal import (
     resolvers_cards,
     resolvers_conferences,
     resolvers_forwarding,
+    resolvers_missed_calls,
     resolvers_phonebar,
     resolvers_reports,
     resolvers_subscriptions,
@@ -27,7 +28,7 @@ SDL_DIR = Path(__file__).resolve().parents[2] / "graphql"
 def bindables() -> list[object]:
     modules = [resolvers_accounts, resolvers_cards, resolvers_calls, resolvers_reports, resolvers_audit, resolvers_tariffs,
                resolvers_conferences, resolvers_phonebar, resolvers_subscriptions,
-               resolvers_forwarding]
+               resolvers_forwarding, resolvers_missed_calls]
     return [*SCALARS, *(b for m in modules for b in m.BINDABLES)]
 
 

@@ -74,8 +74,10 @@ def test_no_generated_request_makes_a_hook_fail_with_a_server_error(tmp_path) ->
     operations = [op.ok() for op in schema.get_all_operations() if op.ok().path.startswith("/v1/")]
     # authorize, answer, interim, end, balance, pin verify and change; conference trigger, participants,
     # drop and leg reports; the callback's calls, destination, end, bind and recharge; the logging
-    # gateway's SMS inbound and outbox; a forwarded business's agent reported busy or free
-    assert len(operations) == 19
+    # gateway's SMS inbound and outbox; a forwarded business's agent reported busy or free; missed-call
+    # notification's missed call, reachable-again request, reachable report, and the owner's PIN check,
+    # PIN change, history and blacklist
+    assert len(operations) == 26
     statuses: list[int] = []
     answers: dict[str, list[dict]] = {}
     try:

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 TOURS = REPO / "docs" / "tours"
 MARK = "# --- README block ---\n"
 TOUR_ORDER = ("cli", "hooks", "tariffs", "callback", "portal", "conferences", "phonebar", "permits", "discounts",
-              "fees", "forwarding", "auditor")
+              "fees", "forwarding", "missed", "auditor")
 
 
 # --- the README and the scripts say the same thing ------------------------------------------
@@ -340,6 +340,30 @@ def test_the_forwarding_tour_serves_calls_in_the_shop_s_name_and_its_key_sees_on
     assert refused["errors"][0]["extensions"]["code"] == "forbidden"
     log = docs[-1]
     assert [row["call_id"] for row in log] == ["fw-1"]
+
+
+def test_the_missed_call_tour_sends_one_notice_a_window_charges_the_caller_and_balances(server: Server) -> None:
+    docs = documents(server.tour("missed"))
+    missed = [d for d in docs if isinstance(d, dict) and d.get("call_id", "").startswith("mc-") and "recorded" in d]
+    assert [(d["count"], d["recorded"]) for d in missed[:3]] == [(1, True), (2, True), (3, True)]
+    assert (missed[3]["recorded"], missed[3]["reason"]) == (False, "blacklisted")
+    back, retried = [d for d in docs if isinstance(d, dict) and d.get("event_id") == "reg-1"]
+    assert [n["count"] for n in back["notices"]] == [3] and back["reachable_notices"][0]["charged"] == "0.1000"
+    assert retried["notices"] == back["notices"]  # the same answer, nothing sent again
+    today = datetime.now(ZoneInfo("Asia/Shanghai"))
+    callee_box, caller_box = [d["messages"] for d in docs if isinstance(d, dict) and "messages" in d]
+    assert [m["text"] for m in callee_box] == [
+        f"您好，用户13800138000于{today.month}月{today.day}日14时呼叫您3次，请回电！XX公司竭诚为您服务"]
+    assert caller_box[-1]["text"] == "您好，用户13600136001已可达，请及时联系。XX公司竭诚为您服务"
+    replies = [d["replies"][0]["text"] for d in docs if isinstance(d, dict) and "replies" in d]
+    assert replies[0].startswith("您有1条未接来电：13800138000") and "本次信息费0.1000元" in replies[0]
+    shown = next(d for d in docs if isinstance(d, dict) and d.get("shown") is True)
+    assert (shown["charged"], shown["balance"]) == ("0.1000", "5.8000")
+    shows = [d for d in docs if isinstance(d, dict) and d.get("number") == "8000000088" and "kind" in d]
+    assert shows[-1]["balance"] == "5.8000"  # 10.00 - two fees of 2.00 - two histories of 0.10
+    trial = first(docs, "customer_balances")
+    assert trial["total"] == "0.0000"
+    assert trial["house"]["house:revenue:missed_call:history"] == "0.2000"
 
 
 def test_the_auditors_tour_verifies_the_noted_digest_and_cannot_change_anything(server: Server) -> None:

@@ -66,7 +66,7 @@ def test_the_scheduler_runs_the_grant_timer_beside_hold_expiry(container: Contai
     charging = set_up(container, 10_0000)
     scheduler = build_scheduler(container, charging, Leader(container.views))
     assert {job.id for job in scheduler.get_jobs()} == {"expire_stale_holds", "extend_grants", "phonebar_alerts",
-                                                        "recurring_fees"}
+                                                        "recurring_fees", "missed_calls"}
 
 
 def test_a_resigning_leader_hands_over_at_once_and_other_schemas_never_contend(container: Container) -> None:
