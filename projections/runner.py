@@ -35,12 +35,14 @@ from projections.general_ledger import GeneralLedger
 from projections.phonebars import PhoneBarView
 from projections.reports import RevenueReport
 from projections.subscriptions import SubscriptionsView
+from projections.sms_outbox import SmsOutboxView
 from projections.tariffs import TariffsView
 
 PAGE = 2000
 MAX_LOCAL = 100_000  # recordings kept for the next step; past this, steps read the log
 DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView,
-                                                ConferencesView, ConferenceSchedule, PhoneBarView, SubscriptionsView]
+                                                ConferencesView, ConferenceSchedule, PhoneBarView, SubscriptionsView,
+                                                SmsOutboxView]
 
 
 class Projector:

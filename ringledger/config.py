@@ -53,6 +53,28 @@ class Settings(BaseSettings):
     sms_language: str = "zh"
     #: SMS command words replacing the defaults of a command: `bind=BD|BIND/en; balance=CX|BAL/en`.
     sms_words: str = ""
+    #: SMS gateway: `log` (texts are logged, `POST /v1/sms/inbound` plays one in), `kannel` or `smpp`.
+    sms: str = "log"
+    #: The number texts come from and go to (the access number or short code).
+    sms_number: str = "10690000"
+    #: Kannel: smsbox's sendsms URL and its sendsms-user; `smsc` is the smsc-id to prefer ("" = any).
+    kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    kannel_username: str = ""
+    kannel_password: str = ""
+    kannel_smsc: str = ""
+    #: Kannel: our dlr endpoint as Kannel reaches it, with a switch token: `http://HOST:PORT/v1/sms/dlr?token=T`.
+    kannel_dlr_url: str = ""
+    #: SMPP: the SMSC's address and the ESME's credentials (one transceiver bind).
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_system_id: str = ""
+    smpp_password: str = ""
+    smpp_system_type: str = ""
+    #: SMPP: seconds of silence before an enquire_link; seconds a send waits for the bind and the answer.
+    smpp_enquire_seconds: float = 30.0
+    smpp_send_timeout_seconds: float = 10.0
+    #: How often the leader retries the texts a gateway refused whose backoff is over (seconds).
+    sms_retry_poll_seconds: float = 15.0
     #: Testing aid: business time starts at this ISO instant (with offset) and ticks on ("" = system clock).
     clock_start: str = ""
 
@@ -78,6 +100,13 @@ class Settings(BaseSettings):
     def _a_language(cls, value: str) -> str:
         if value not in LANGUAGES:
             raise ValueError(f"sms_language must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("sms")
+    @classmethod
+    def _a_gateway(cls, value: str) -> str:
+        if value not in ("log", "kannel", "smpp"):
+            raise ValueError("sms is log, kannel or smpp")
         return value
 
     @field_validator("callback_setup_seconds")

@@ -61,6 +61,8 @@ class Container:
     projector: Projector
     #: The switch and the SMS gateway; until their adapters exist, ports that only log.
     ports: Ports = field(default_factory=lambda: logging_ports())
+    #: What records and retries the texts of a real SMS gateway (`RINGLEDGER_SMS`); None when texts are only logged.
+    sms_outbox: Any = None
 
     def catch_up(self) -> int:
         return self.projector.run()
@@ -112,7 +114,13 @@ def build(settings: Settings | None = None) -> Container:
     ledger.sync = CacheSync(ledger, LogChanges(views, ledger.recorder.events_table_name),
                             ledger.recorder.max_notification_id() or 0)
     ledger.after_save.append(ledger.sync.saved)
-    return Container(settings, ledger, views, projector)
+    container = Container(settings, ledger, views, projector)
+    if settings.sms != "log":
+        from ringledger.sms import build_gateway
+
+        sms, container.sms_outbox = build_gateway(settings, ledger)
+        container.ports = Ports(dialer=container.ports.dialer, call_control=container.ports.call_control, sms=sms)
+    return container
 
 
 def logging_ports() -> Ports:

@@ -15,6 +15,7 @@ from adapters.http.hooks import HookFastPath, HookHandlers, HookMetrics, build_r
 from ringledger.charging import build_charging
 from ringledger.conferences import build_conferences
 from ringledger.container import Container
+from ringledger import sms as sms_gateway
 from ringledger.scheduler import build_scheduler
 from services.callback import CallbackCards, CallbackPolicy, Callbacks
 from services.charging import Charging
@@ -80,6 +81,7 @@ class SwitchHooks:
         app.include_router(build_callback_router(CallbackHooks(self.callbacks, self.cards, self.auth.switch_of)))
         if isinstance(self.container.ports.sms, SmsInlet):  # a test or logging gateway: texts come in over HTTP
             app.include_router(build_sms_router(self.container.ports.sms, self.auth.switch_of))
+        sms_gateway.install(app, self.container.sms_outbox, self.container.views, self.auth.switch_of, self.registry)
         registry = self.registry
         public = self.container.settings.public_metrics
         switch_of = self.auth.switch_of
@@ -95,8 +97,10 @@ class SwitchHooks:
         app.state.callbacks = self.callbacks
 
     def start(self) -> None:
+        sms_gateway.start(self.container.sms_outbox)
         self.scheduler.start()
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=False)
+        sms_gateway.stop(self.container.sms_outbox)
         self.committer.stop()
