@@ -98,7 +98,8 @@ class OutboundSms(Aggregate):
         at: datetime
 
         def apply(self, sms: OutboundSms) -> None:
-            sms.state = SENT
+            if sms.state == SENDING:  # else a receipt that overtook the gateway's answer already moved it on
+                sms.state = SENT
             sms.gateway_id = self.gateway_id
 
     class Failed(Aggregate.Event):
@@ -134,8 +135,8 @@ class OutboundSms(Aggregate):
         return self.attempts
 
     def sent(self, gateway: str, gateway_id: str, now: datetime) -> None:
-        if self.state != SENDING:
-            return  # a receipt already told us it was accepted
+        if self.gateway_id is not None or self.state in (QUEUED, FAILED, GIVEN_UP):
+            return
         self.trigger_event(self.Sent, attempt=self.attempts, gateway=gateway, gateway_id=gateway_id, at=now)
 
     def failed(self, error: str, now: datetime) -> None:

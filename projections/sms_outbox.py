@@ -40,8 +40,8 @@ class SmsOutboxView(Projection):
             if isinstance(e, OutboundSms.Attempted):
                 self._set(cur, key, "state = ?, attempts = ?, retry_at = NULL", (SENDING, e.attempt), e.at)
             elif isinstance(e, OutboundSms.Sent):
-                self._set(cur, key, "state = ?, gateway = ?, gateway_id = ?",
-                          (SENT, e.gateway, storable(e.gateway_id)), e.at)
+                self._set(cur, key, "state = CASE WHEN state = ? THEN ? ELSE state END, gateway = ?, gateway_id = ?",
+                          (SENDING, SENT, e.gateway, storable(e.gateway_id)), e.at)
             elif isinstance(e, OutboundSms.Failed):
                 state = FAILED if e.retry_at is not None else GIVEN_UP
                 self._set(cur, key, "state = ?, retry_at = ?, last_error = ?",

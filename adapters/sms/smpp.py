@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -88,7 +89,9 @@ class SmppGateway(Fanout):
         self._client: _Client | None = None
         self._bound = threading.Event()
         self._stopping = threading.Event()
-        self._pending: dict[int, Future[str]] = {}
+        self._pending: dict[int, tuple[Future[str], str]] = {}
+        #: SMSC message id -> our reference, set when the submit_sm_resp is read (before any later receipt).
+        self._references: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="smpp-in")
         self._thread: threading.Thread | None = None
@@ -154,7 +157,7 @@ class SmppGateway(Fanout):
             self._client = None
         with self._lock:
             pending, self._pending = self._pending, {}
-        for future in pending.values():
+        for future, _ in pending.values():
             future.set_exception(SmppNoAnswer("the bind dropped before the SMSC answered"))
         try:
             client.disconnect()
@@ -183,7 +186,7 @@ class SmppGateway(Fanout):
                     short_message=body.encode("ascii" if ascii_text else "utf-16-be"),
                     data_coding=c.SMPP_ENCODING_DEFAULT if ascii_text else c.SMPP_ENCODING_ISO10646,
                     registered_delivery=True)
-                self._pending[pdu.sequence] = future
+                self._pending[pdu.sequence] = (future, reference)
             client.send_pdu(pdu)
         except (smpplib.exceptions.ConnectionError, OSError) as err:
             with self._lock:
@@ -201,14 +204,21 @@ class SmppGateway(Fanout):
 
     def _submitted(self, pdu: Any, **_: Any) -> None:
         with self._lock:
-            future = self._pending.pop(pdu.sequence, None)
-        if future is not None and not future.done():
-            message_id = pdu.message_id.decode() if isinstance(pdu.message_id, bytes) else str(pdu.message_id or "")
-            future.set_result(message_id or f"seq-{pdu.sequence}")
+            pending = self._pending.pop(pdu.sequence, None)
+            if pending is None:
+                return
+            future, reference = pending
+            message_id = _text(pdu.message_id) or f"seq-{pdu.sequence}"
+            if reference:
+                self._references[message_id] = reference
+                while len(self._references) > 10_000:
+                    self._references.popitem(last=False)
+        if not future.done():
+            future.set_result(message_id)
 
     def _error_pdu(self, pdu: Any) -> None:
         with self._lock:
-            future = self._pending.pop(pdu.sequence, None)
+            future, _ = self._pending.pop(pdu.sequence, (None, ""))
         if future is not None and not future.done():
             future.set_exception(SmppRefused(f"{pdu.command} status {pdu.status}: "
                                              f"{c.DESCRIPTIONS.get(pdu.status, 'unknown')}"))
@@ -243,7 +253,9 @@ class SmppGateway(Fanout):
         if not gateway_id or mask is None:
             log.warning("smpp_receipt_unreadable")
             return
-        self.report(DeliveryReport(reference=None, gateway_id=gateway_id, mask=mask))
+        with self._lock:
+            reference = self._references.pop(gateway_id, None)
+        self.report(DeliveryReport(reference=reference, gateway_id=gateway_id, mask=mask))
 
     def health(self) -> dict[str, object]:
         return {"gateway": self.name, "up": self._bound.is_set(), "binds": self.binds, "last_error": self.last_error}

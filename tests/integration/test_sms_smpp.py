@@ -1,0 +1,168 @@
+"""The SMPP gateway (smpplib, one transceiver bind) against a real SMPP server process (smppy), on each store.
+
+A handset's text arrives as deliver_sm and runs the BD command; the reply
+goes out as submit_sm asking for a receipt, and the receipt comes back as
+a deliver_sm that is recorded on the text. An idle link is probed with
+enquire_link; a bind the SMSC drops is bound again, and a text sent
+meanwhile goes out once, after the rebind.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from adapters.sms.smpp import SmppGateway
+from projections.sms_outbox import outbox
+from ringledger.charging import build_charging
+from ringledger.container import Container
+from services.callback import CallbackCards
+from services.sms_commands import SmsCommands
+from services.sms_outbox import SmsOutbox
+from tests.charging_support import set_up
+from tests.server_process import free_port
+from tests.sms_support import require
+
+SUBSCRIBER = "+8613900139000"
+ACCESS = "10690000"
+
+
+class Smsc:
+    """The SMPP server process: `say(line)` commands it, `wait(event)` reads what it saw."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.smpp_server", str(self.port)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, bufsize=1)
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait("listening")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.events.put(json.loads(line))
+
+    def say(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def wait(self, event: str, timeout: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                found = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {event} from the SMSC; saw {self.seen}") from None
+            self.seen.append(found)
+            if found["event"] == event:
+                return found
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def smpp(container: Container) -> Iterator[tuple[Smsc, SmppGateway, SmsOutbox]]:
+    try:
+        import smppy.server  # noqa: F401
+        found = True
+    except ImportError:
+        found = False
+    require(found, "the SMPP test server needs the PyPI package smppy (pip install -e '.[test]')")
+    smsc = Smsc()
+    gateway = SmppGateway("127.0.0.1", smsc.port, "ledger", "secret", sender=ACCESS, enquire_seconds=0.5,
+                          send_timeout=5)
+    sms = SmsOutbox(container.ledger, gateway, lambda: time_now(), ACCESS)
+    charging = build_charging(container.settings, container.ledger, call_control=container.ports.call_control)
+    commands = SmsCommands(sms, CallbackCards(charging))
+    sms.subscribe(commands.handle)
+    gateway.start()
+    try:
+        yield smsc, gateway, sms
+    finally:
+        gateway.stop()
+        smsc.close()
+
+
+def time_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def card(container: Container) -> tuple[str, str]:
+    set_up(container, 0, number="8000000009", phone=None)  # publishes the demo tariff
+    ((_, number, pin),) = container.ledger.issue_batch("callback", 1, 20_0000, "test", name="SC", plan="demo")
+    container.ledger.sell_cards([number], "callback", 20_0000, "test")
+    return number, pin
+
+
+def row(container: Container, message: str | None, until: str, timeout: float = 10) -> dict[str, Any]:
+    """The outbox row of `message` (None: the only text) once it is in state `until` (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        container.catch_up()
+        rows = [r for r in outbox(container.views, SUBSCRIBER) if message in (None, r["message"])]
+        if (len(rows) == 1 and rows[0]["state"] == until) or time.monotonic() > deadline:
+            (found,) = rows
+            return found
+        time.sleep(0.05)
+
+
+def test_a_text_in_over_smpp_binds_a_card_and_the_reply_s_receipt_is_recorded(
+        container: Container, smpp: tuple[Smsc, SmppGateway, SmsOutbox]) -> None:
+    smsc, gateway, sms = smpp
+    number, pin = card(container)
+    assert smsc.wait("bound")["system_id"] == "ledger"
+
+    smsc.say(f"mo {SUBSCRIBER} {ACCESS} BD {number} {pin}")
+    submit = smsc.wait("submit")
+    assert (submit["source"], submit["dest"]) == (ACCESS, SUBSCRIBER.lstrip("+"))
+    assert submit["text"] == f"绑定成功：卡{number}已绑定本机号码{SUBSCRIBER}，余额20.0000元。"
+    # The handset's text is answered ESME_ROK once handled; then the receipt is, once recorded.
+    assert smsc.wait("deliver_sm_resp")["status"].endswith("ESME_ROK")
+    assert smsc.wait("deliver_sm_resp")["status"].endswith("ESME_ROK")
+
+    found = row(container, None, "delivered")
+    assert (found["state"], found["gateway"], found["gateway_id"], found["attempts"]) == \
+        ("delivered", "smpp", submit["id"], 1)
+
+    # An idle link is probed with enquire_link (every 0.5 s of silence here).
+    smsc.wait("enquire_link", timeout=5)
+    assert gateway.health()["up"] is True
+
+
+def test_a_dropped_bind_is_bound_again_and_a_text_sent_meanwhile_goes_out_once(
+        container: Container, smpp: tuple[Smsc, SmppGateway, SmsOutbox]) -> None:
+    smsc, gateway, sms = smpp
+    smsc.wait("bound")
+    smsc.say("drop")
+    smsc.wait("dropped")
+    message = sms.send(SUBSCRIBER, "sent while the bind was down")  # waits for the rebind
+    assert smsc.wait("bound")  # the second bind
+    submit = smsc.wait("submit")
+    assert submit["text"] == "sent while the bind was down"
+    found = row(container, message, "delivered")
+    assert (found["state"], found["attempts"]) == ("delivered", 1)
+    assert gateway.binds == 2
+    time.sleep(0.5)
+    while not smsc.events.empty():
+        smsc.seen.append(smsc.events.get())
+    assert [e for e in smsc.seen if e["event"] == "submit"] == [submit]  # handed over once
