@@ -19,6 +19,7 @@ from ringledger import sms as sms_gateway
 from ringledger.scheduler import build_scheduler
 from services.callback import CallbackCards, CallbackPolicy, Callbacks
 from services.charging import Charging
+from services import sms_commands
 from services.sms_commands import SmsCommands, parse_words
 from services.group_commit import GroupCommitter
 
@@ -61,6 +62,7 @@ class SwitchHooks:
         ports = container.ports
         self.callbacks = Callbacks(self.charging, ports.dialer, CallbackPolicy(settings.callback_setup_seconds))
         self.cards = CallbackCards(self.charging)
+        sms_commands.FEE_ZONE = settings.timezone  # the months of fees subscribed by SMS
         self.sms = SmsCommands(ports.sms, self.cards, language=settings.sms_language,
                                words=parse_words(settings.sms_words))
         ports.sms.subscribe(self.sms.handle)
