@@ -181,3 +181,26 @@ def test_the_retry_job_runs_only_in_the_leader(container: Container) -> None:
         leader.resign()
         follower.resign()
     assert len(gateway.handed) == 1
+
+
+def test_the_outbox_view_rebuilt_from_zero_equals_the_live_one(container: Container) -> None:
+    from projections.runner import Projector
+
+    clock = FixedClock(START)
+    sms, gateway = wired(container, clock)
+    delivered = sms.send(PHONE, "one")
+    gateway.report(DeliveryReport(reference=delivered, gateway_id=None, mask=1))
+    gateway.down = True
+    sms.send(PHONE, "two")  # failed, waiting for its retry
+    gateway.down = False
+    sms.send("+8613900139002", "three")
+    container.catch_up()
+    scratch = Projector(container.ledger, container.views, prefix="scratch_")
+    try:
+        scratch.run()
+        live, rebuilt = container.projector.dump(), scratch.dump()
+        assert sorted(r[4] for r in live["sms_outbox"]) == ["delivered", "failed", "sent"]
+        assert rebuilt["sms_outbox"] == live["sms_outbox"]
+    finally:
+        scratch.drop()
+        scratch.close()

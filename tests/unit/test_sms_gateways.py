@@ -1,0 +1,72 @@
+"""The SMS gateways fit their ports; an outbound text's rules hold on the aggregate alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from adapters.sms.kannel import KannelGateway, KannelRefused
+from adapters.sms.smpp import SmppGateway
+from ledger.outbound_sms import BadReport, NotRetryable, OutboundSms, backoff
+from services.ports import SmsGateway, TracksDelivery
+
+NOW = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def kannel(handler: object = None) -> KannelGateway:
+    gateway = KannelGateway("http://kannel.test/cgi-bin/sendsms", "u", "p", sender="10690000",
+                            dlr_url="http://ledger.test/v1/sms/dlr?token=t", smsc="op")
+    if handler is not None:
+        gateway._client = httpx.Client(transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+    return gateway
+
+
+def test_both_gateways_fit_the_ports() -> None:
+    smpp = SmppGateway("127.0.0.1", 1, "id", "pw", sender="10690000")
+    for gateway in (kannel(), smpp):
+        assert isinstance(gateway, SmsGateway) and isinstance(gateway, TracksDelivery)
+
+
+def test_kannel_is_asked_for_every_report_under_our_id_with_its_dlr_value_left_for_it_to_fill() -> None:
+    asked: list[httpx.Request] = []
+
+    def sendsms(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(202, text="0: Accepted for delivery")
+
+    assert kannel(sendsms).send_tracked("+8613900139000", "余额", "sms-" + "a" * 32) == "sms-" + "a" * 32
+    query = {k: v[0] for k, v in parse_qs(urlsplit(str(asked[0].url)).query).items()}
+    assert (query["to"], query["from"], query["text"], query["coding"], query["dlr-mask"], query["smsc"]) == \
+        ("+8613900139000", "10690000", "余额", "2", "31", "op")
+    assert query["dlr-url"] == "http://ledger.test/v1/sms/dlr?token=t&ref=sms-" + "a" * 32 + "&status=%d"
+
+
+@pytest.mark.parametrize("status, text", [(403, "Authorization failed for sendsms"), (503, "Sending failed."),
+                                          (202, "4: something else")])
+def test_a_text_kannel_does_not_accept_is_an_error_and_kannel_counts_as_down_only_on_5xx(status: int,
+                                                                                         text: str) -> None:
+    gateway = kannel(lambda request: httpx.Response(status, text=text))
+    with pytest.raises(KannelRefused):
+        gateway.send_tracked("+8613900139000", "hi", "sms-" + "b" * 32)
+    assert gateway.health()["up"] is (status < 500)
+
+
+def test_a_sent_text_is_never_tried_again_and_a_failed_one_waits_a_doubling_backoff() -> None:
+    sms = OutboundSms.queue("sms-1", "10690000", "+8613900139000", "hi", NOW, "test")
+    sms.attempt(NOW)
+    sms.failed("down", NOW)
+    with pytest.raises(NotRetryable):
+        sms.attempt(NOW + timedelta(seconds=29))  # not due yet
+    sms.attempt(NOW + timedelta(seconds=30))
+    with pytest.raises(NotRetryable):
+        sms.attempt(NOW + timedelta(days=1))  # its outcome is unknown: it may have been accepted
+    sms.sent("test", "g-1", NOW)
+    with pytest.raises(NotRetryable):
+        sms.attempt(NOW + timedelta(days=1))
+    assert [backoff(n).total_seconds() for n in range(1, 10)] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert sms.report(1, NOW) is True and sms.report(2, NOW) is False and sms.state == "delivered"
+    with pytest.raises(BadReport):
+        sms.report(3, NOW)
