@@ -9,6 +9,7 @@ is recorded on the text. Bad input to both inlets is a 4xx and changes nothing.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,11 @@ def test_a_card_is_bound_by_a_text_through_kannel_and_the_confirmation_s_deliver
     assert [(r["state"], r["attempts"], r["gateway"], r["report"]) for r in rows] == \
         [("sent", 1, "kannel", "accepted_by_smsc")] * 2
 
+    # The operator sees the gateway up and the texts by state in /metrics.
+    metrics = gateway["client"].get("/metrics").text
+    assert "ringledger_sms_gateway_up 1.0" in metrics
+    assert 'ringledger_sms_texts{state="sent"} 2.0' in metrics
+
 
 def test_bad_reports_and_texts_from_kannel_are_refused_and_change_nothing(
         container: Container, gateway: dict[str, Any]) -> None:
@@ -118,3 +124,43 @@ def test_bad_reports_and_texts_from_kannel_are_refused_and_change_nothing(
         assert (answer.status_code, answer.json()["error"]) == (401, "unauthorized")
     assert (container.ledger.recorder.max_notification_id() or 0) == before
     assert gateway["smsc"].sent == []
+
+
+def test_a_text_sent_while_kannel_is_down_goes_out_once_when_it_is_back(container: Container, tmp_path: Path) -> None:
+    from adapters.sms.kannel import KannelGateway
+    from ringledger.scheduler import sms_retry_job
+    from services.fakes import FixedClock
+    from services.sms_outbox import SmsOutbox
+
+    require_kannel()
+    ports = {k: free_port() for k in ("admin", "smsbox", "sendsms", "mo", "nobody")}
+    nowhere = f"http://127.0.0.1:{ports['nobody']}"
+    clock = FixedClock(datetime(2027, 1, 1, 2, 0, tzinfo=UTC))
+    adapter = KannelGateway(f"http://127.0.0.1:{ports['sendsms']}/cgi-bin/sendsms", "ledger", "sendpw",
+                            sender=ACCESS, dlr_url=f"{nowhere}/v1/sms/dlr", smsc="op", timeout=2)
+    container.sms_outbox = SmsOutbox(container.ledger, adapter, clock, ACCESS)
+    message = container.sms_outbox.send(SUBSCRIBER, "您好，用户13800138000于1月1日10时呼叫您1次，请回电！")
+    assert container.sms_outbox.state(message)["state"] == "failed"
+    assert adapter.health()["up"] is False
+
+    smsc = OperatorSmsc()
+    config = kannel_config(admin=ports["admin"], smsbox=ports["smsbox"], sendsms=ports["sendsms"], mo=ports["mo"],
+                           smsc=smsc.port, user="ledger", password="sendpw", logs=tmp_path,
+                           get_url=f"{nowhere}/v1/sms/kannel/inbound?from=%p&text=%a")
+    try:
+        with kannel(config, tmp_path, ports["admin"], ports["sendsms"]):
+            container.catch_up()
+            assert sms_retry_job(container) == []  # its backoff (30 s) is not over
+            clock.advance(30)
+            container.catch_up()
+            (done,) = sms_retry_job(container)
+            assert (done["state"], done["attempts"]) == ("sent", 2)
+            (sent,) = smsc.wait_for(1)
+            assert sent["text"] == "您好，用户13800138000于1月1日10时呼叫您1次，请回电！"
+            clock.advance(3600)
+            container.catch_up()
+            assert sms_retry_job(container) == []
+            time.sleep(0.5)
+            assert len(smsc.sent) == 1 and adapter.health()["up"] is True
+    finally:
+        smsc.close()
