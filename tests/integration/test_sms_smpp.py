@@ -35,6 +35,13 @@ SUBSCRIBER = "+8613900139000"
 ACCESS = "10690000"
 
 
+def require_smppy() -> None:
+    import importlib.util
+
+    require(importlib.util.find_spec("smppy") is not None,
+            "the SMPP test server needs the PyPI package smppy (pip install -e '.[test]')")
+
+
 class Smsc:
     """The SMPP server process: `say(line)` commands it, `wait(event)` reads what it saw."""
 
@@ -80,12 +87,7 @@ class Smsc:
 
 @pytest.fixture
 def smpp(container: Container) -> Iterator[tuple[Smsc, SmppGateway, SmsOutbox]]:
-    try:
-        import smppy.server  # noqa: F401
-        found = True
-    except ImportError:
-        found = False
-    require(found, "the SMPP test server needs the PyPI package smppy (pip install -e '.[test]')")
+    require_smppy()
     smsc = Smsc()
     gateway = SmppGateway("127.0.0.1", smsc.port, "ledger", "secret", sender=ACCESS, enquire_seconds=0.5,
                           send_timeout=5)
@@ -166,3 +168,28 @@ def test_a_dropped_bind_is_bound_again_and_a_text_sent_meanwhile_goes_out_once(
     while not smsc.events.empty():
         smsc.seen.append(smsc.events.get())
     assert [e for e in smsc.seen if e["event"] == "submit"] == [submit]  # handed over once
+
+
+def test_ringledger_serve_binds_to_the_smsc_set_in_its_settings_and_shows_the_bind_in_metrics(
+        container: Container) -> None:
+    from tests.server_process import server
+
+    require_smppy()
+    smsc = Smsc()
+    env = {"RINGLEDGER_SMS": "smpp", "RINGLEDGER_SMS_NUMBER": ACCESS, "RINGLEDGER_SMPP_HOST": "127.0.0.1",
+           "RINGLEDGER_SMPP_PORT": str(smsc.port), "RINGLEDGER_SMPP_SYSTEM_ID": "ledger",
+           "RINGLEDGER_SMPP_PASSWORD": "secret", "RINGLEDGER_SMPP_ENQUIRE_SECONDS": "1"}
+    try:
+        with server(container.settings, **env) as client:
+            smsc.wait("bound")
+            # A number with no card asks its balance: the server's command language answers through the bind.
+            smsc.say(f"mo {SUBSCRIBER} {ACCESS} CX")
+            assert smsc.wait("submit")["text"].startswith("本机号码未绑定卡")
+            assert "ringledger_sms_gateway_up 1.0" in client.get("/metrics").text
+            smsc.close()  # the SMSC goes away: the gauge says so
+            deadline = time.monotonic() + 10
+            while "ringledger_sms_gateway_up 0.0" not in client.get("/metrics").text:
+                assert time.monotonic() < deadline, "the gauge still shows the bind up"
+                time.sleep(0.1)
+    finally:
+        smsc.close()
