@@ -58,6 +58,17 @@ async def _deliver_resp(self: SmppProtocol, request: Any) -> None:
     say(event="deliver_sm_resp", status=str(request.status))
 
 
+def _data_received(self: SmppProtocol, data: bytes) -> None:
+    """One PDU at a time, however TCP cuts them (smppy's own reads only the first PDU of each chunk)."""
+    buffer = getattr(self, "_buffer", b"") + data
+    while len(buffer) >= 4 and len(buffer) >= int.from_bytes(buffer[:4], "big"):
+        size = int.from_bytes(buffer[:4], "big")
+        asyncio.ensure_future(self.handle_data_received(buffer[:size]))
+        buffer = buffer[size:]
+    self._buffer = buffer  # type: ignore[attr-defined]
+
+
+SmppProtocol.data_received = _data_received  # type: ignore[method-assign]
 SmppProtocol.on_enquire_link = _enquire  # type: ignore[method-assign]
 SmppProtocol.on_deliver_sm_resp = _deliver_resp  # type: ignore[method-assign]
 

@@ -25,6 +25,7 @@ from typing import Any
 import smpplib.client
 import smpplib.consts as c
 import smpplib.exceptions
+import smpplib.gsm
 import smpplib.smpp
 import structlog
 
@@ -170,34 +171,50 @@ class SmppGateway(Fanout):
     # --- out ----------------------------------------------------------------------------
 
     def send_tracked(self, recipient: str, body: str, reference: str) -> str:
+        """One submit_sm per part (a long text is split with a UDH, as smpplib's `make_parts` does);
+        returns the SMSC's id of the first part (a receipt for any part is reported under `reference`)."""
         if not self._bound.wait(self.send_timeout):
             raise SmppUnavailable(f"not bound to {self.host}:{self.port} ({self.last_error})")
         client = self._client
         if client is None:
             raise SmppUnavailable("the bind dropped")
-        ascii_text = body.isascii()
-        future: Future[str] = Future()
+        parts, coding, esm_class = smpplib.gsm.make_parts(body)
+        futures: list[tuple[int, Future[str]]] = []
         try:
-            with self._lock:  # the sequence is known before the answer can arrive
-                pdu = smpplib.smpp.make_pdu(
-                    "submit_sm", client=client, source_addr_ton=c.SMPP_TON_ALNUM if not self.sender.isdigit()
-                    else c.SMPP_TON_UNK, source_addr=self.sender, dest_addr_ton=c.SMPP_TON_INTL,
-                    dest_addr_npi=c.SMPP_NPI_ISDN, destination_addr=recipient.lstrip("+"),
-                    short_message=body.encode("ascii" if ascii_text else "utf-16-be"),
-                    data_coding=c.SMPP_ENCODING_DEFAULT if ascii_text else c.SMPP_ENCODING_ISO10646,
-                    registered_delivery=True)
-                self._pending[pdu.sequence] = (future, reference)
-            client.send_pdu(pdu)
+            for part in parts:
+                with self._lock:  # the sequence is known before the answer can arrive
+                    pdu = smpplib.smpp.make_pdu(
+                        "submit_sm", client=client, source_addr_ton=c.SMPP_TON_UNK if self.sender.isdigit()
+                        else c.SMPP_TON_ALNUM, source_addr=self.sender, dest_addr_ton=c.SMPP_TON_INTL,
+                        dest_addr_npi=c.SMPP_NPI_ISDN, destination_addr=recipient.lstrip("+"), short_message=part,
+                        data_coding=coding, esm_class=esm_class, registered_delivery=True)
+                    future: Future[str] = Future()
+                    self._pending[pdu.sequence] = (future, reference)
+                    futures.append((pdu.sequence, future))
+                client.send_pdu(pdu)
         except (smpplib.exceptions.ConnectionError, OSError) as err:
-            with self._lock:
-                self._pending.pop(pdu.sequence, None)
+            self._forget(futures)
+            if len(futures) > 1:  # a part went out: the handset may see it, so the text is not sent again
+                raise SmppNoAnswer(f"the bind dropped after part {len(futures) - 1} of {len(parts)}") from None
             raise SmppUnavailable(f"the bind dropped: {err}") from None
-        try:
-            return future.result(self.send_timeout)
-        except TimeoutError:
-            with self._lock:
-                self._pending.pop(pdu.sequence, None)
-            raise SmppNoAnswer(f"no submit_sm_resp within {self.send_timeout} s") from None
+        ids = []
+        for _, future in futures:
+            try:
+                ids.append(future.result(self.send_timeout))
+            except TimeoutError:
+                self._forget(futures)
+                raise SmppNoAnswer(f"no submit_sm_resp within {self.send_timeout} s") from None
+            except Exception as err:
+                self._forget(futures)
+                if ids:  # an earlier part was accepted: the text is not sent again
+                    raise SmppNoAnswer(f"part {len(ids) + 1} of {len(parts)} failed: {err}") from None
+                raise
+        return ids[0]
+
+    def _forget(self, futures: list[tuple[int, Future[str]]]) -> None:
+        with self._lock:
+            for sequence, _ in futures:
+                self._pending.pop(sequence, None)
 
     def send(self, recipient: str, body: str) -> str:
         return self.send_tracked(recipient, body, "")

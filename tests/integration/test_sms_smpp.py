@@ -193,3 +193,15 @@ def test_ringledger_serve_binds_to_the_smsc_set_in_its_settings_and_shows_the_bi
                 time.sleep(0.1)
     finally:
         smsc.close()
+
+
+def test_a_long_text_goes_out_in_parts_under_one_message_and_is_delivered_once(
+        container: Container, smpp: tuple[Smsc, SmppGateway, SmsOutbox]) -> None:
+    smsc, gateway, sms = smpp
+    smsc.wait("bound")
+    body = "您好，用户13800138000于1月1日10时呼叫您3次，请回电！" * 4  # 128 characters: 256 bytes in UCS-2
+    message = sms.send(SUBSCRIBER, body)
+    parts = [smsc.wait("submit"), smsc.wait("submit"), smsc.wait("submit")]
+    assert len({p["id"] for p in parts}) == 3
+    found = row(container, message, "delivered")
+    assert (found["state"], found["attempts"], found["gateway_id"]) == ("delivered", 1, parts[0]["id"])
