@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Gauge
 
-from adapters.http.sms_gateway import build_gateway_router
+from adapters.http.sms_gateway import build_gateway_router, redact_access_log
 from adapters.log.ports import LoggingSmsGateway
 from adapters.sms.kannel import KannelGateway
 from adapters.sms.smpp import SmppGateway
@@ -51,6 +51,7 @@ def install(app: FastAPI, outbox: SmsOutbox | None, views: Any, switch_of: Any, 
     gateway: Any = outbox.gateway
     if isinstance(gateway, KannelGateway):
         app.include_router(build_gateway_router(gateway, switch_of))
+        redact_access_log()  # Kannel's query strings carry the token and the text
     Gauge("ringledger_sms_gateway_up", "1 while the SMS gateway takes texts (SMPP: bound; Kannel: last sendsms "
           "answered)", registry=registry).set_function(lambda: float(bool(gateway.health()["up"])))
 

@@ -8,6 +8,7 @@ nothing; a report for a text we never sent is a 404.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -101,3 +102,26 @@ def build_gateway_router(inlet: HttpInlet, switch_of: Callable[[str | None], str
         return await run(request, KannelReport, lambda r: inlet.delivery(r.ref, r.status), {"recorded": True})
 
     return router
+
+
+class RedactQuery(logging.Filter):
+    """Drops the query string of `prefix` paths from uvicorn's access log: Kannel's URLs carry the
+    token and the text (which may hold a PIN) there."""
+
+    def __init__(self, prefix: str = "/v1/sms/") -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) \
+                and args[2].startswith(self.prefix) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?…", *args[3:])
+        return True
+
+
+def redact_access_log() -> None:
+    """Install `RedactQuery` on uvicorn's access log once."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactQuery) for f in access.filters):
+        access.addFilter(RedactQuery())

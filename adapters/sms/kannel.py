@@ -59,9 +59,9 @@ class KannelGateway(Fanout):
             params["smsc"] = self.smsc
         try:
             answer = self._client.get(self.sendsms_url, params=params)
-        except httpx.HTTPError as err:
-            self._note(False, f"{type(err).__name__}: {err}")
-            raise
+        except httpx.HTTPError as err:  # its text never names the URL: the query holds the password
+            self._note(False, f"sendsms unreachable: {type(err).__name__}")
+            raise KannelRefused(f"sendsms unreachable: {type(err).__name__}") from None
         first = answer.text.strip().splitlines()[0] if answer.text.strip() else ""
         if answer.status_code != 202 or not first.startswith(ACCEPTED):
             self._note(answer.status_code < 500, f"sendsms {answer.status_code}: {first[:100]}")

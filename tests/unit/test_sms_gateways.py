@@ -70,3 +70,20 @@ def test_a_sent_text_is_never_tried_again_and_a_failed_one_waits_a_doubling_back
     assert sms.report(1, NOW) is True and sms.report(2, NOW) is False and sms.state == "delivered"
     with pytest.raises(BadReport):
         sms.report(3, NOW)
+
+
+def test_the_access_log_never_shows_kannel_s_token_or_a_text_with_its_pin() -> None:
+    import logging
+
+    from adapters.http.sms_gateway import RedactQuery
+
+    def line(path: str) -> str:
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                                   ("127.0.0.1:5000", "GET", path, "1.1", 200), None)
+        assert RedactQuery().filter(record)
+        return record.getMessage()
+
+    assert line("/v1/sms/kannel/inbound?from=%2B86139&text=BD+3066762513+123456&token=secret") == \
+        '127.0.0.1:5000 - "GET /v1/sms/kannel/inbound?… HTTP/1.1" 200'
+    assert "secret" not in line("/v1/sms/dlr?ref=sms-1&status=8&token=secret")
+    assert line("/v1/calls/x/end?y=1").endswith('"GET /v1/calls/x/end?y=1 HTTP/1.1" 200')
