@@ -17,6 +17,7 @@ from projections.db import ViewDB
 from projections.log_changes import LogChanges
 from projections.runner import Projector
 from ringledger.config import Settings
+from ringledger.sms import build_gateway
 from services.ports import Ports
 
 
@@ -116,8 +117,6 @@ def build(settings: Settings | None = None) -> Container:
     ledger.after_save.append(ledger.sync.saved)
     container = Container(settings, ledger, views, projector)
     if settings.sms != "log":
-        from ringledger.sms import build_gateway
-
         sms, container.sms_outbox = build_gateway(settings, ledger)
         container.ports = Ports(dialer=container.ports.dialer, call_control=container.ports.call_control, sms=sms)
     return container

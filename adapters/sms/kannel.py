@@ -64,7 +64,9 @@ class KannelGateway(Fanout):
             raise KannelRefused(f"sendsms unreachable: {type(err).__name__}") from None
         first = answer.text.strip().splitlines()[0] if answer.text.strip() else ""
         if answer.status_code != 202 or not first.startswith(ACCEPTED):
-            self._note(answer.status_code < 500, f"sendsms {answer.status_code}: {first[:100]}")
+            # A 5xx, or a refusal of our credentials, refuses every text; any other refusal is this text's.
+            self._note(answer.status_code < 500 and answer.status_code not in (401, 403),
+                       f"sendsms {answer.status_code}: {first[:100]}")
             raise KannelRefused(f"sendsms answered {answer.status_code}: {first[:100]}")
         self._note(True, None)
         return reference
@@ -87,7 +89,8 @@ class KannelGateway(Fanout):
             self._last = {"up": up, "error": error, "at": time.time()}
 
     def health(self) -> dict[str, object]:
-        """Up unless the last sendsms could not reach Kannel or it answered 5xx (unknown before the first)."""
+        """Up unless the last sendsms could not reach Kannel, or it answered 5xx or refused our credentials
+        (up before the first)."""
         with self._lock:
             last = dict(self._last)
         return {"gateway": self.name, "up": last["up"] is not False, "last_error": last["error"]}

@@ -30,6 +30,7 @@ import smpplib.smpp
 import structlog
 
 from adapters.sms.fanout import Fanout
+from ledger.errors import NotFound
 from services.ports import DeliveryReport, Text
 
 log = structlog.get_logger("ringledger.smpp")
@@ -253,8 +254,6 @@ class SmppGateway(Fanout):
             else:
                 self.text(Text(_text(pdu.source_addr), _text(pdu.destination_addr) or self.sender, _body(pdu)))
         except Exception as err:
-            from ledger.errors import NotFound
-
             if isinstance(err, NotFound):
                 log.warning("smpp_receipt_unknown", error=str(err))  # not ours: the SMSC need not send it again
             else:

@@ -44,14 +44,15 @@ def test_kannel_is_asked_for_every_report_under_our_id_with_its_dlr_value_left_f
     assert query["dlr-url"] == "http://ledger.test/v1/sms/dlr?token=t&ref=sms-" + "a" * 32 + "&status=%d"
 
 
-@pytest.mark.parametrize("status, text", [(403, "Authorization failed for sendsms"), (503, "Sending failed."),
-                                          (202, "4: something else")])
-def test_a_text_kannel_does_not_accept_is_an_error_and_kannel_counts_as_down_only_on_5xx(status: int,
-                                                                                         text: str) -> None:
+@pytest.mark.parametrize("status, text, up", [(403, "Authorization failed for sendsms", False),
+                                              (503, "Sending failed.", False), (400, "Invalid receiver", True),
+                                              (202, "4: something else", True)])
+def test_a_text_kannel_does_not_accept_is_an_error_and_kannel_is_down_when_it_would_refuse_any(
+        status: int, text: str, up: bool) -> None:
     gateway = kannel(lambda request: httpx.Response(status, text=text))
     with pytest.raises(KannelRefused):
         gateway.send_tracked("+8613900139000", "hi", "sms-" + "b" * 32)
-    assert gateway.health()["up"] is (status < 500)
+    assert gateway.health()["up"] is up
 
 
 def test_a_sent_text_is_never_tried_again_and_a_failed_one_waits_a_doubling_backoff() -> None:
