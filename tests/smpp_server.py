@@ -54,8 +54,12 @@ async def _enquire(self: SmppProtocol, request: Any) -> None:
     say(event="enquire_link")
 
 
+DELIVER_SM_RESP = 0x80000005
+STATUS_NAMES = {0x00: "ESME_ROK", 0x64: "ESME_RX_T_APPN"}
+
+
 async def _deliver_resp(self: SmppProtocol, request: Any) -> None:
-    say(event="deliver_sm_resp", status=str(request.status))
+    pass  # reported from the raw PDU: smppy's parsed response loses its command_status
 
 
 def _data_received(self: SmppProtocol, data: bytes) -> None:
@@ -63,6 +67,9 @@ def _data_received(self: SmppProtocol, data: bytes) -> None:
     buffer = getattr(self, "_buffer", b"") + data
     while len(buffer) >= 4 and len(buffer) >= int.from_bytes(buffer[:4], "big"):
         size = int.from_bytes(buffer[:4], "big")
+        if int.from_bytes(buffer[4:8], "big") == DELIVER_SM_RESP:
+            status = int.from_bytes(buffer[8:12], "big")
+            say(event="deliver_sm_resp", status=STATUS_NAMES.get(status, hex(status)))
         asyncio.ensure_future(self.handle_data_received(buffer[:size]))
         buffer = buffer[size:]
     self._buffer = buffer  # type: ignore[attr-defined]

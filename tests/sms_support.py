@@ -6,18 +6,24 @@ Under CI=true a missing binary or package fails the test; elsewhere it is skippe
 from __future__ import annotations
 
 import http.server
+import json
 import os
+import queue
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+
+from tests.server_process import free_port
 
 BEARERBOX, SMSBOX = "/usr/sbin/bearerbox", "/usr/sbin/smsbox"
 
@@ -159,3 +165,53 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], logs: Path) -> None:
 
 def _tail(logs: Path) -> str:
     return " | ".join(p.read_text(errors="replace")[-1500:] for p in sorted(logs.glob("*.log")))
+
+
+def require_smppy() -> None:
+    import importlib.util
+
+    require(importlib.util.find_spec("smppy") is not None,
+            "the SMPP test server needs the PyPI package smppy (pip install -e '.[test]')")
+
+
+class Smsc:
+    """The SMPP server process: `say(line)` commands it, `wait(event)` reads what it saw."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.smpp_server", str(self.port)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, bufsize=1)
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait("listening")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.events.put(json.loads(line))
+
+    def say(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def wait(self, event: str, timeout: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                found = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {event} from the SMSC; saw {self.seen}") from None
+            self.seen.append(found)
+            if found["event"] == event:
+                return found
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

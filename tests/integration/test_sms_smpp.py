@@ -9,11 +9,6 @@ meanwhile goes out once, after the rebind.
 
 from __future__ import annotations
 
-import json
-import queue
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -28,61 +23,10 @@ from services.callback import CallbackCards
 from services.sms_commands import SmsCommands
 from services.sms_outbox import SmsOutbox
 from tests.charging_support import set_up
-from tests.server_process import free_port
-from tests.sms_support import require
+from tests.sms_support import Smsc, require_smppy
 
 SUBSCRIBER = "+8613900139000"
 ACCESS = "10690000"
-
-
-def require_smppy() -> None:
-    import importlib.util
-
-    require(importlib.util.find_spec("smppy") is not None,
-            "the SMPP test server needs the PyPI package smppy (pip install -e '.[test]')")
-
-
-class Smsc:
-    """The SMPP server process: `say(line)` commands it, `wait(event)` reads what it saw."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.smpp_server", str(self.port)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True, bufsize=1)
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.seen: list[dict[str, Any]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self.wait("listening")
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.events.put(json.loads(line))
-
-    def say(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def wait(self, event: str, timeout: float = 15) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                found = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no {event} from the SMSC; saw {self.seen}") from None
-            self.seen.append(found)
-            if found["event"] == event:
-                return found
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture
