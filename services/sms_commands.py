@@ -112,9 +112,11 @@ SUBSCRIPTION_REPLIES: dict[str, tuple[str, str]] = {
     "subscribed": ("{service_zh}已开通，月费{fee}元，本月已扣，余额{balance}元。",
                    "{service_en} on: {fee} a month, this month paid. Balance {balance}."),
     "subscribed_unpaid": ("{service_zh}已开通，余额不足，本月月费{fee}元待缴，充值后自动扣费。",
-                          "{service_en} on, but the balance cannot pay this month's {fee}: it is charged after a top-up."),
+                          "{service_en} on, but the balance cannot pay this month's {fee}: "
+                          "it is charged after a top-up."),
     "unsubscribed": ("{service_zh}已取消，下月起不再扣费。", "{service_en} off: no fee from next month."),
-    "already_subscribed": ("您已办理过{service_zh}，请联系客服。", "{service_en} was already taken: please call customer service."),
+    "already_subscribed": ("您已办理过{service_zh}，请联系客服。",
+                           "{service_en} was already taken: please call customer service."),
     "not_subscribed": ("您未开通{service_zh}。", "{service_en} is not on."),
 }
 SUBSCRIPTION_LABELS = {"missed_call_on": ("开通来话提示", "alerts on"), "missed_call_off": ("取消来话提示", "alerts off"),

@@ -56,3 +56,18 @@ def test_a_subscriber_turns_both_missed_call_alerts_on_and_one_off_by_text(conta
     # A number with no account is told how to bind one; nothing is subscribed.
     assert text("KTYM", "+8613900139078").startswith("本机号码未绑定卡")
     assert [t.recipient for t in gateway.sent].count("+8613900139078") == 1
+
+
+def test_a_subscription_the_balance_cannot_pay_is_taken_suspended_and_the_reply_says_so(
+        container: Container) -> None:
+    set_up(container, 1_0000, number=ACCOUNT, phone=PHONE)
+    gateway = RecordingSmsGateway()
+    commands = SmsCommands(gateway, CallbackCards(build_charging(container.settings, container.ledger,
+                                                                 clock=lambda: NOW)), language="en")
+    gateway.subscribe(commands.handle)
+    gateway.receive(PHONE, "KTYM")
+    assert gateway.sent[-1].body == ("Busy-call alerts on, but the balance cannot pay this month's 2.0000: "
+                                     "it is charged after a top-up.")
+    (sub,) = build_subscriptions(container, lambda: NOW).list(ACCOUNT)
+    assert (sub["service"], sub["status"], sub["arrears"]) == ("missed_call_busy", "suspended", 2_0000)
+    assert container.ledger.account(ACCOUNT).balance == 1_0000
