@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.clock import parse_start
@@ -108,6 +108,15 @@ class Settings(BaseSettings):
         if value not in ("log", "kannel", "smpp"):
             raise ValueError("sms is log, kannel or smpp")
         return value
+
+    @model_validator(mode="after")
+    def _gateway_settings(self) -> Settings:
+        if self.sms == "kannel" and not self.kannel_dlr_url:
+            raise ValueError("RINGLEDGER_SMS=kannel needs RINGLEDGER_KANNEL_DLR_URL (our /v1/sms/dlr as Kannel "
+                             "reaches it, with a switch token)")
+        if self.sms == "smpp" and not self.smpp_system_id:
+            raise ValueError("RINGLEDGER_SMS=smpp needs RINGLEDGER_SMPP_SYSTEM_ID (and the SMSC's host and port)")
+        return self
 
     @field_validator("callback_setup_seconds")
     @classmethod

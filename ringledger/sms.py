@@ -28,8 +28,6 @@ def build_gateway(settings: Settings, ledger: Ledger) -> tuple[SmsGateway, SmsOu
     """The gateway the services send through, and its outbox (None for the logging gateway)."""
     adapter: KannelGateway | SmppGateway
     if settings.sms == "kannel":
-        if not settings.kannel_dlr_url:
-            raise ValueError("RINGLEDGER_KANNEL_DLR_URL is needed with RINGLEDGER_SMS=kannel")
         adapter = KannelGateway(settings.kannel_sendsms_url, settings.kannel_username, settings.kannel_password,
                                 sender=settings.sms_number, dlr_url=settings.kannel_dlr_url,
                                 smsc=settings.kannel_smsc)

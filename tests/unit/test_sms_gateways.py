@@ -88,3 +88,16 @@ def test_the_access_log_never_shows_kannel_s_token_or_a_text_with_its_pin() -> N
         '127.0.0.1:5000 - "GET /v1/sms/kannel/inbound?… HTTP/1.1" 200'
     assert "secret" not in line("/v1/sms/dlr?ref=sms-1&status=8&token=secret")
     assert line("/v1/calls/x/end?y=1").endswith('"GET /v1/calls/x/end?y=1 HTTP/1.1" 200')
+
+
+@pytest.mark.parametrize("env, problem", [
+    ({"sms": "kannel"}, "RINGLEDGER_KANNEL_DLR_URL"), ({"sms": "smpp"}, "RINGLEDGER_SMPP_SYSTEM_ID"),
+    ({"sms": "email"}, "log, kannel or smpp")])
+def test_a_gateway_without_its_settings_stops_the_server_at_start_with_the_reason(env: dict[str, str],
+                                                                                  problem: str) -> None:
+    from pydantic import ValidationError
+
+    from ringledger.config import Settings
+
+    with pytest.raises(ValidationError, match=problem):
+        Settings(**env)
