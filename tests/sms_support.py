@@ -105,6 +105,7 @@ status-success-regex = "ok"
 group = smsbox
 bearerbox-host = 127.0.0.1
 sendsms-port = {sendsms}
+mo-recode = true
 log-file = "{logs}/smsbox.log"
 log-level = 1
 

@@ -88,15 +88,19 @@ def test_a_card_is_bound_by_a_text_through_kannel_and_the_confirmation_s_deliver
     phone_sends(gateway["mo"], "BAL")
     assert smsc.wait_for(2)[1]["text"] == f"Account {number}: balance 20.0000."
 
+    # A command word in Chinese comes through Kannel as the handset wrote it.
+    phone_sends(gateway["mo"], "余额")
+    assert smsc.wait_for(3)[2]["text"] == f"您的账户{number}余额为20.0000元。"
+
     # Each reply is an event from queued to sent, and Kannel's report (accepted by the SMSC) came back to us.
-    rows = texts(container, lambda rows: len(rows) == 2 and all(r["report"] for r in rows))
+    rows = texts(container, lambda rows: len(rows) == 3 and all(r["report"] for r in rows))
     assert [(r["state"], r["attempts"], r["gateway"], r["report"]) for r in rows] == \
-        [("sent", 1, "kannel", "accepted_by_smsc")] * 2
+        [("sent", 1, "kannel", "accepted_by_smsc")] * 3
 
     # The operator sees the gateway up and the texts by state in /metrics.
     metrics = gateway["client"].get("/metrics").text
     assert "ringledger_sms_gateway_up 1.0" in metrics
-    assert 'ringledger_sms_texts{state="sent"} 2.0' in metrics
+    assert 'ringledger_sms_texts{state="sent"} 3.0' in metrics
 
 
 def test_bad_reports_and_texts_from_kannel_are_refused_and_change_nothing(
