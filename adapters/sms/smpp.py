@@ -60,10 +60,17 @@ class _Client(smpplib.client.Client):
         super().__init__(*args, **kwargs)
         self._write = threading.Lock()
         self._on_deliver = on_deliver
+        #: When the SMSC last sent anything (an enquire_link_resp included).
+        self.heard = time.monotonic()
 
     def send_pdu(self, p: Any) -> bool:
         with self._write:
             return bool(super().send_pdu(p))
+
+    def read_pdu(self) -> Any:
+        pdu = super().read_pdu()
+        self.heard = time.monotonic()
+        return pdu
 
     def _message_received(self, pdu: Any) -> None:
         self._on_deliver(self, pdu)
@@ -143,10 +150,13 @@ class SmppGateway(Fanout):
             self._bound.set()
             log.info("smpp_bound", host=self.host, port=self.port, binds=self.binds)
             try:
+                client.heard = time.monotonic()
                 while not self._stopping.is_set():
                     client.read_once(auto_send_enquire_link=True)  # a silent link is probed with enquire_link
                     if client.state not in (c.SMPP_CLIENT_STATE_BOUND_TRX,):
                         raise smpplib.exceptions.ConnectionError("unbound by the SMSC")
+                    if time.monotonic() - client.heard > 2.5 * self.enquire_seconds:
+                        raise smpplib.exceptions.ConnectionError("the SMSC did not answer enquire_link")
             except Exception as err:
                 if not self._stopping.is_set():
                     self._note(err)
@@ -160,7 +170,8 @@ class SmppGateway(Fanout):
         with self._lock:
             pending, self._pending = self._pending, {}
         for future, _ in pending.values():
-            future.set_exception(SmppNoAnswer("the bind dropped before the SMSC answered"))
+            if not future.done():
+                future.set_exception(SmppNoAnswer("the bind dropped before the SMSC answered"))
         try:
             client.disconnect()
         except Exception:  # already closed

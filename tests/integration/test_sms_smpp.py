@@ -53,6 +53,13 @@ def time_now() -> Any:
     return datetime.now(UTC)
 
 
+def until_up(gateway: SmppGateway, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not gateway.health()["up"]:
+        assert time.monotonic() < deadline, f"not bound: {gateway.health()}"
+        time.sleep(0.05)
+
+
 def card(container: Container) -> tuple[str, str]:
     set_up(container, 0, number="8000000009", phone=None)  # publishes the demo tariff
     ((_, number, pin),) = container.ledger.issue_batch("callback", 1, 20_0000, "test", name="SC", plan="demo")
@@ -149,3 +156,26 @@ def test_a_long_text_goes_out_in_parts_under_one_message_and_is_delivered_once(
     assert len({p["id"] for p in parts}) == 3
     found = row(container, message, "delivered")
     assert (found["state"], found["attempts"], found["gateway_id"]) == ("delivered", 1, parts[0]["id"])
+
+
+def test_an_smsc_that_stops_answering_enquire_link_is_dropped_and_bound_again_when_it_answers(
+        container: Container, smpp: tuple[Smsc, SmppGateway, SmsOutbox]) -> None:
+    import os
+    import signal
+
+    smsc, gateway, sms = smpp
+    smsc.wait("bound")
+    until_up(gateway)
+    os.kill(smsc.proc.pid, signal.SIGSTOP)  # the connection stays open, nothing answers
+    try:
+        deadline = time.monotonic() + 10
+        while gateway.health()["up"]:
+            assert time.monotonic() < deadline, "the silent link is still taken for bound"
+            time.sleep(0.05)
+        assert "enquire_link" in str(gateway.health()["last_error"])
+    finally:
+        os.kill(smsc.proc.pid, signal.SIGCONT)
+    smsc.wait("bound")
+    until_up(gateway)
+    message = sms.send(SUBSCRIBER, "after the silence")
+    assert row(container, message, "delivered")["state"] == "delivered"
