@@ -60,7 +60,7 @@ class Container:
     ledger: RingLedger
     views: ViewDB
     projector: Projector
-    #: The switch and the SMS gateway; until their adapters exist, ports that only log.
+    #: The switch and the SMS gateway: ports that only log, unless the settings choose an SMS gateway.
     ports: Ports = field(default_factory=lambda: logging_ports())
     #: What records and retries the texts of a real SMS gateway (`RINGLEDGER_SMS`); None when texts are only logged.
     sms_outbox: Any = None
