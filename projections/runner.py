@@ -37,13 +37,15 @@ from projections.missed_calls import MissedCallsView
 from projections.phonebars import PhoneBarView
 from projections.reports import RevenueReport
 from projections.subscriptions import SubscriptionsView
+from projections.sms_outbox import SmsOutboxView
 from projections.tariffs import TariffsView
 
 PAGE = 2000
 MAX_LOCAL = 100_000  # recordings kept for the next step; past this, steps read the log
 DEFAULT_PROJECTIONS: list[type[Projection]] = [GeneralLedger, AccountsView, CardsView, RevenueReport, ApiKeysView, DigestChain, CdrView, TariffsView,
                                                 ConferencesView, ConferenceSchedule, PhoneBarView, SubscriptionsView,
-                                                ForwardingView, MissedCallsView]
+                                                ForwardingView, MissedCallsView,
+                                                SmsOutboxView]
 
 
 class Projector:

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.clock import parse_start
@@ -53,6 +53,28 @@ class Settings(BaseSettings):
     sms_language: str = "zh"
     #: SMS command words replacing the defaults of a command: `bind=BD|BIND/en; balance=CX|BAL/en`.
     sms_words: str = ""
+    #: SMS gateway: `log` (texts are logged, `POST /v1/sms/inbound` plays one in), `kannel` or `smpp`.
+    sms: str = "log"
+    #: The number texts come from and go to (the access number or short code).
+    sms_number: str = "10690000"
+    #: Kannel: smsbox's sendsms URL and its sendsms-user; `smsc` is the smsc-id to prefer ("" = any).
+    kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    kannel_username: str = ""
+    kannel_password: str = ""
+    kannel_smsc: str = ""
+    #: Kannel: our dlr endpoint as Kannel reaches it, with a switch token: `http://HOST:PORT/v1/sms/dlr?token=T`.
+    kannel_dlr_url: str = ""
+    #: SMPP: the SMSC's address and the ESME's credentials (one transceiver bind).
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_system_id: str = ""
+    smpp_password: str = ""
+    smpp_system_type: str = ""
+    #: SMPP: seconds of silence before an enquire_link; seconds a send waits for the bind and the answer.
+    smpp_enquire_seconds: float = 30.0
+    smpp_send_timeout_seconds: float = 10.0
+    #: How often the leader retries the texts a gateway refused whose backoff is over (seconds).
+    sms_retry_poll_seconds: float = 15.0
     #: Testing aid: business time starts at this ISO instant (with offset) and ticks on ("" = system clock).
     clock_start: str = ""
 
@@ -122,6 +144,22 @@ class Settings(BaseSettings):
         if value and not (value.startswith("ami://") and "@" in value):
             raise ValueError("ami_url is ami://user:secret@host:port")
         return value
+
+    @field_validator("sms")
+    @classmethod
+    def _a_gateway(cls, value: str) -> str:
+        if value not in ("log", "kannel", "smpp"):
+            raise ValueError("sms is log, kannel or smpp")
+        return value
+
+    @model_validator(mode="after")
+    def _gateway_settings(self) -> Settings:
+        if self.sms == "kannel" and not self.kannel_dlr_url:
+            raise ValueError("RINGLEDGER_SMS=kannel needs RINGLEDGER_KANNEL_DLR_URL (our /v1/sms/dlr as Kannel "
+                             "reaches it, with a switch token)")
+        if self.sms == "smpp" and not self.smpp_system_id:
+            raise ValueError("RINGLEDGER_SMS=smpp needs RINGLEDGER_SMPP_SYSTEM_ID (and the SMSC's host and port)")
+        return self
 
     @field_validator("callback_setup_seconds")
     @classmethod

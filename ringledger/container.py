@@ -17,6 +17,7 @@ from projections.db import ViewDB
 from projections.log_changes import LogChanges
 from projections.runner import Projector
 from ringledger.config import Settings
+from ringledger.sms import build_gateway
 from services.ports import Ports
 
 
@@ -59,8 +60,10 @@ class Container:
     ledger: RingLedger
     views: ViewDB
     projector: Projector
-    #: The switch and the SMS gateway; until their adapters exist, ports that only log.
+    #: The switch and the SMS gateway: ports that only log, unless the settings choose an SMS gateway.
     ports: Ports = field(default_factory=lambda: logging_ports())
+    #: What records and retries the texts of a real SMS gateway (`RINGLEDGER_SMS`); None when texts are only logged.
+    sms_outbox: Any = None
 
     def catch_up(self) -> int:
         return self.projector.run()
@@ -112,7 +115,11 @@ def build(settings: Settings | None = None) -> Container:
     ledger.sync = CacheSync(ledger, LogChanges(views, ledger.recorder.events_table_name),
                             ledger.recorder.max_notification_id() or 0)
     ledger.after_save.append(ledger.sync.saved)
-    return Container(settings, ledger, views, projector)
+    container = Container(settings, ledger, views, projector)
+    if settings.sms != "log":
+        sms, container.sms_outbox = build_gateway(settings, ledger)
+        container.ports = Ports(dialer=container.ports.dialer, call_control=container.ports.call_control, sms=sms)
+    return container
 
 
 def logging_ports() -> Ports:

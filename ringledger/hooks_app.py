@@ -19,9 +19,11 @@ from ringledger.conferences import build_conferences
 from ringledger.container import Container
 from ringledger.forwarding import build_forwarding
 from ringledger.missed_calls import build_missed_calls
+from ringledger import sms as sms_gateway
 from ringledger.scheduler import build_scheduler
 from services.callback import CallbackCards, CallbackPolicy, Callbacks
 from services.charging import Charging
+from services import sms_commands
 from services.sms_commands import SmsCommands, parse_words
 from services.group_commit import GroupCommitter
 
@@ -65,6 +67,7 @@ class SwitchHooks:
         self.callbacks = Callbacks(self.charging, ports.dialer, CallbackPolicy(settings.callback_setup_seconds))
         self.cards = CallbackCards(self.charging)
         self.missed_calls = build_missed_calls(container, self.charging)
+        sms_commands.FEE_ZONE = settings.timezone  # the months of fees subscribed by SMS
         self.sms = SmsCommands(ports.sms, self.cards, language=settings.sms_language,
                                words=parse_words(settings.sms_words), missed_calls=self.missed_calls)
         ports.sms.subscribe(self.sms.handle)
@@ -87,6 +90,7 @@ class SwitchHooks:
         app.include_router(build_missed_call_router(self.missed_calls, self.auth.switch_of))
         if isinstance(self.container.ports.sms, SmsInlet):  # a test or logging gateway: texts come in over HTTP
             app.include_router(build_sms_router(self.container.ports.sms, self.auth.switch_of))
+        sms_gateway.install(app, self.container.sms_outbox, self.container.views, self.auth.switch_of, self.registry)
         registry = self.registry
         public = self.container.settings.public_metrics
         switch_of = self.auth.switch_of
@@ -103,8 +107,10 @@ class SwitchHooks:
         app.state.missed_calls = self.missed_calls
 
     def start(self) -> None:
+        sms_gateway.start(self.container.sms_outbox)
         self.scheduler.start()
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=False)
+        sms_gateway.stop(self.container.sms_outbox)
         self.committer.stop()

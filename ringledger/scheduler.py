@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from projections.cdr_reads import grants_ending, stale_calls
 from projections.conference_schedule import due
+from projections.sms_outbox import due_retries
 from ringledger.container import Container
 from ringledger.leader import Leader
 from ringledger.missed_calls import build_missed_calls
@@ -145,6 +146,24 @@ def alerts_job(phonebars: PhoneBars, leader: Leader | None = None) -> list[dict[
     return sent
 
 
+def sms_retry_job(container: Container, leader: Leader | None = None) -> list[dict[str, Any]]:
+    """Hand the gateway again each text it refused whose backoff is over (in the elected process only).
+
+    What is due is read from the outbox view; each try is recorded on its
+    text first, so a text is tried once however many processes run this,
+    and a text the gateway accepted is never tried again.
+    """
+    outbox = container.sms_outbox
+    if outbox is None or (leader is not None and not leader.try_lead()):
+        return []
+    container.catch_up()
+    done = outbox.retry(due_retries(container.views, outbox.clock()))
+    if done:
+        container.settle_views()
+        structlog.get_logger().info("sms_retried", texts=[(d["message"], d["state"]) for d in done])
+    return done
+
+
 def build_scheduler(container: Container, charging: Charging, leader: Leader | None = None,
                     conferences: Conferences | None = None) -> BackgroundScheduler:
     """Jobs run only in the elected process (PostgreSQL advisory lock); on SQLite, here."""
@@ -180,5 +199,10 @@ def build_scheduler(container: Container, charging: Charging, leader: Leader | N
         alerts_job, "interval", seconds=ALERT_INTERVAL_SECONDS, args=(build_phonebars(container, charging), leader),
         id="phonebar_alerts", max_instances=1, coalesce=True,
     )
+    if container.sms_outbox is not None:
+        scheduler.add_job(
+            sms_retry_job, "interval", seconds=container.settings.sms_retry_poll_seconds, args=(container, leader),
+            id="sms_retries", max_instances=1, coalesce=True,
+        )
     scheduler.add_listener(lambda _event: leader.resign(), EVENT_SCHEDULER_SHUTDOWN)
     return scheduler

@@ -80,6 +80,36 @@ class SmsGateway(Protocol):
 
 
 @dataclass(frozen=True)
+class DeliveryReport:
+    """What a gateway learnt about a text it accepted: `mask` in Kannel's DLR values (1 delivered,
+    2 undelivered, 4 queued on the SMSC, 8 accepted by the SMSC, 16 rejected by the SMSC)."""
+
+    #: Our message id, when the gateway carries it back (Kannel's dlr-url); else None.
+    reference: str | None
+    #: The gateway's own id for the text (an SMSC's message_id), when it gives one.
+    gateway_id: str | None
+    mask: int
+
+
+@runtime_checkable
+class TracksDelivery(Protocol):
+    """A gateway that sends under our message id and reports what became of each text."""
+
+    #: Names the gateway in events (`kannel`, `smpp`).
+    name: str
+
+    def send_tracked(self, recipient: str, body: str, reference: str) -> str:
+        """Hand `body` over, to be reported under `reference`; returns the gateway's id. Raises when refused."""
+        ...
+
+    def subscribe_reports(self, handler: Callable[[DeliveryReport], None]) -> None: ...
+
+    def health(self) -> dict[str, object]:
+        """`up` (bool) and what an operator needs to see why not."""
+        ...
+
+
+@dataclass(frozen=True)
 class Ports:
     """The outside world as one process sees it (the container holds one)."""
 

@@ -160,11 +160,78 @@ MISSED_CALL_HELP = {"missed_history": ("来话点播", "missed calls"), "missed_
 
 # --- end of missed-call notification -------------------------------------------------------------------
 
+
+# --- Missed-call subscriptions by SMS (来话提示 off/out of area, 遇忙提示 busy): on and off ------------------
+#: The monthly fee of each missed-call subscription taken by SMS (2.00), and the zone its months run in
+#: (the composition root sets it to the operator's zone).
+MISSED_CALL_FEE = 2_0000
+FEE_ZONE = "Asia/Shanghai"
+MISSED_CALL_SERVICES = {"missed_call_off": ("来话提示", "Missed-call alerts"),
+                        "missed_call_busy": ("遇忙提示", "Busy-call alerts")}
+
+
+def _subscriptions(cards: CallbackCards) -> Any:
+    from services.subscriptions import Subscriptions
+
+    return Subscriptions(cards.ledger, None, cards.charging.clock, FEE_ZONE, cards.ledger.fresh)
+
+
+def _subscription(service: str, on: bool) -> Callable[[CallbackCards, str, list[str], str], tuple[str, dict[str, Any]]]:
+    """Subscribe (or cancel) the sender's bound account to `service`; the first month is charged at once."""
+
+    def run(cards: CallbackCards, sender: str, args: list[str], actor: str) -> tuple[str, dict[str, Any]]:
+        from ledger.subscriptions import SubscriptionClosed, SubscriptionExists, SubscriptionNotFound
+
+        try:
+            account = cards.balance(sender)["account"]
+        except NotFound:
+            return "number_not_bound", {}
+        names = {"service_zh": MISSED_CALL_SERVICES[service][0], "service_en": MISSED_CALL_SERVICES[service][1],
+                 "fee": format_money(MISSED_CALL_FEE)}
+        try:
+            if not on:
+                _subscriptions(cards).cancel(account, service, actor, "by SMS")
+                return "unsubscribed", names
+            done = _subscriptions(cards).subscribe(account, service, MISSED_CALL_FEE, actor)
+        except SubscriptionExists:
+            return "already_subscribed", names
+        except (SubscriptionNotFound, SubscriptionClosed):
+            return "not_subscribed", names
+        return ("subscribed" if done["outcome"] == "charged" else "subscribed_unpaid"), {**done, **names}
+
+    return run
+
+
+SUBSCRIPTION_COMMANDS: tuple[SmsCommand, ...] = (
+    SmsCommand("missed_call_on", ("KTLD", "开通来话提示", "ALERTS/en"), (), _subscription("missed_call_off", True)),
+    SmsCommand("missed_call_off", ("QXLD", "取消来话提示", "ALERTSOFF/en"), (), _subscription("missed_call_off", False)),
+    SmsCommand("busy_call_on", ("KTYM", "开通遇忙提示", "BUSY/en"), (), _subscription("missed_call_busy", True)),
+    SmsCommand("busy_call_off", ("QXYM", "取消遇忙提示", "BUSYOFF/en"), (), _subscription("missed_call_busy", False)),
+)
+SUBSCRIPTION_REPLIES: dict[str, tuple[str, str]] = {
+    "subscribed": ("{service_zh}已开通，月费{fee}元，本月已扣，余额{balance}元。",
+                   "{service_en} on: {fee} a month, this month paid. Balance {balance}."),
+    "subscribed_unpaid": ("{service_zh}已开通，余额不足，本月月费{fee}元待缴，充值后自动扣费。",
+                          "{service_en} on, but the balance cannot pay this month's {fee}: "
+                          "it is charged after a top-up."),
+    "unsubscribed": ("{service_zh}已取消，下月起不再扣费。", "{service_en} off: no fee from next month."),
+    "already_subscribed": ("您已办理过{service_zh}，请联系客服。",
+                           "{service_en} was already taken: please call customer service."),
+    "not_subscribed": ("您未开通{service_zh}。", "{service_en} is not on."),
+}
+SUBSCRIPTION_LABELS = {"missed_call_on": ("开通来话提示", "alerts on"), "missed_call_off": ("取消来话提示", "alerts off"),
+                       "busy_call_on": ("开通遇忙提示", "busy alerts on"), "busy_call_off": ("取消遇忙提示", "busy alerts off")}
+#: Left out of the help in the "unknown command" reply, which must stay one text long.
+HELP_OMITS = frozenset(c.name for c in SUBSCRIPTION_COMMANDS)
+# --- end of missed-call subscriptions ---------------------------------------------------------------------
+
+
 COMMANDS: tuple[SmsCommand, ...] = (
     SmsCommand("bind", ("BD", "绑定", "BIND/en"), ("card", "pin"), _bind),
     SmsCommand("balance", ("CX", "YE", "查询", "余额", "BAL/en", "BALANCE/en"), (), _balance),
     SmsCommand("recharge", ("CZ", "充值", "TOPUP/en", "RECHARGE/en"), ("voucher", "pin"), _recharge),
     *MISSED_CALL_COMMANDS,
+    *SUBSCRIPTION_COMMANDS,
 )
 
 ARG_NAMES = {"card": ("卡号", "<card>"), "pin": ("密码", "<PIN>"), "voucher": ("充值卡号", "<voucher>"),
@@ -194,9 +261,10 @@ REPLIES: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "unknown": ("无法识别的指令。{help}", "Unknown command. {help}"),
     "failed": ("系统繁忙，请稍后再试。", "The service is busy: please try again later."),
     **MISSED_CALL_REPLIES,
+    **SUBSCRIPTION_REPLIES,
 }
 HELP_LABELS = {"bind": ("绑定", "bind"), "balance": ("查询余额", "balance"), "recharge": ("充值", "recharge"),
-               **MISSED_CALL_HELP}
+               **MISSED_CALL_HELP, **SUBSCRIPTION_LABELS}
 
 
 def parse_words(spec: str) -> dict[str, tuple[str, ...]]:
@@ -295,7 +363,8 @@ class SmsCommands:
         return " ".join([word, *(ARG_NAMES[a][0 if lang == "zh" else 1] for a in command.args)])
 
     def _help(self, lang: str) -> str:
-        names = tuple(c for c in COMMANDS if c.service == "cards")  # the missed-call menu is in its own help
+        # The missed-call menu is in its own help; the subscription words would make the reply two texts.
+        names = tuple(c for c in COMMANDS if c.service == "cards" and c.name not in HELP_OMITS)
         sep = "；" if lang == "zh" else "; "
         return sep.join(f"{HELP_LABELS.get(c.name, (c.name, c.name))[0 if lang == 'zh' else 1]}: "
                         f"{self._form(c, lang)}" for c in names)
