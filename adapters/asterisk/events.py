@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from adapters.asterisk.ami import AsteriskCallControl, ChannelBook
 from adapters.asterisk.models import CdrEvent
-from adapters.spool import Spool, Spooled
+from adapters.spool import Spool, Spooled, unreachable
 from ledger.application import Command
 from ledger.errors import LedgerError, StoreUnavailable
 from services.charging import Charging
@@ -233,7 +233,7 @@ class AsteriskCalls:
         return outcome
 
     def _settled(self, report: EndReport, outcome: dict[str, Any] | LedgerError) -> dict[str, Any] | LedgerError:
-        if isinstance(outcome, StoreUnavailable):
+        if isinstance(outcome, LedgerError) and unreachable(outcome):  # the store, or a server stopping
             return outcome
         if isinstance(outcome, LedgerError):
             log.warning("asterisk_end_refused", call_id=report.call_id, error=str(outcome)[:200])

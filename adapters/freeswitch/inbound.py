@@ -235,8 +235,11 @@ class EventSocketClient:
         loop = self.loop
         if loop is None or loop.is_closed():
             return  # not running: the hangup scheduled at the switch stands (early, never late)
-        loop.call_soon_threadsafe(lambda: self._queue(call_id, self._follow(call_id, granted_seconds,
-                                                                            elapsed_seconds)))
+        try:
+            loop.call_soon_threadsafe(lambda: self._queue(call_id, self._follow(call_id, granted_seconds,
+                                                                                elapsed_seconds)))
+        except RuntimeError:  # the loop closed meanwhile: as above
+            log.warning("freeswitch_grant_not_followed", call_id=call_id, granted=granted_seconds)
 
     async def _follow(self, call_id: str, granted: int, elapsed: int) -> None:
         channel = self.channels.get(call_id)

@@ -12,6 +12,7 @@ Monday (peak: a local call costs 0.10 a minute, billed in whole minutes).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -355,6 +356,31 @@ def test_an_end_that_can_be_neither_recorded_nor_spooled_is_counted_and_taken_wh
         assert trial_balance(container) == 0
     finally:
         container.close()
+
+
+def test_a_spooled_end_the_ledger_refuses_is_set_aside_and_the_others_are_charged(
+        container: Container, tmp_path: Path) -> None:
+    call_id, block, f = call_frames(2)
+    spool = Spool(tmp_path / "spool")
+    # left on disk by an earlier process: a record that is no Asterisk end, and the end of a call never authorized
+    spool.append("answer", {"call_id": call_id})
+    spool.append("end", {"call_id": "ast-unknown.9", "billsec": 30, "ended_at": None, "cause": "answered"})
+
+    async def scenario(s: Switch) -> None:
+        assert s.adapter is not None
+        await until(lambda: spool.rejected == 2)  # both set aside at start: neither blocks what follows
+        await s.agi(block)
+        await s.events(f["dial_end"])
+        await asyncio.to_thread(spool.append, "end", {"call_id": call_id, "billsec": BILLSEC[2],
+                                                      "ended_at": None, "cause": "answered"})
+        await until(lambda: spool.depth == 0)
+        assert s.adapter.calls.charged == 1 and spool.rejected == 2
+
+    s = run(container, scenario, spool=spool)
+    assert s.account().balance == s.account().available == 100_0000 - COST[2]
+    rejected = [json.loads(line) for line in (tmp_path / "spool" / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["kind"], r["payload"]["call_id"]) for r in rejected] == [("answer", call_id), ("end", "ast-unknown.9")]
+    assert trial_balance(container) == 0
 
 
 def _disk_full(kind: str, payload: dict[str, object]) -> int:
