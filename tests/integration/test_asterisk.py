@@ -265,7 +265,7 @@ async def until(check: Callable[[], bool], seconds: float = 30.0) -> None:
 
 
 def test_ends_the_store_cannot_take_are_spooled_and_charged_once_in_order_across_a_restart(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        store: Store, tmp_path: Path) -> None:  # noqa: F811
     container = build(store.settings)
     calls = [call_frames(n) for n in range(len(BILLSEC))]
     spool_dir = tmp_path / "asterisk-spool"
