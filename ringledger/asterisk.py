@@ -8,6 +8,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Gauge
 
 from adapters.asterisk.adapter import AsteriskAdapter, AsteriskPorts
+from adapters.spool import Spool
 from ringledger.container import Container
 
 
@@ -29,7 +30,8 @@ def build_asterisk(container: Container, ports: AsteriskPorts | None, hooks: Any
         return None
     adapter = AsteriskAdapter(hooks.charging, hooks.committer, zone=settings.asterisk_timezone or settings.timezone,
                               ports=ports, agi_host=settings.agi_host, agi_port=settings.agi_port,
-                              callbacks=hooks.callbacks, conferences=hooks.conferences)
+                              callbacks=hooks.callbacks, conferences=hooks.conferences,
+                              spool=Spool(settings.asterisk_spool_dir))
     _health_metrics(adapter, hooks.registry)
     return adapter
 
@@ -42,7 +44,10 @@ def _health_metrics(adapter: AsteriskAdapter, registry: CollectorRegistry) -> No
         "asterisk_ami_action_failures": "AMI actions (Hangup, Setvar, Originate) not accepted since start",
         "asterisk_cdr_charged": "Calls charged from Asterisk since start",
         "asterisk_bad_frames": "AGI sessions and AMI events refused as malformed since start",
-        "asterisk_ends_not_recorded": "Asterisk call ends the store could not take (see the log)",
+        "asterisk_ends_not_recorded": "Asterisk call ends neither recorded nor spooled (see the log)",
+        "asterisk_spool_depth": "Asterisk call ends waiting in the spool for the ledger",
+        "asterisk_spool_oldest_seconds": "How long the oldest spooled Asterisk end has waited",
+        "asterisk_spool_rejected": "Spooled Asterisk ends the ledger refused for good (rejected.jsonl)",
     }
     for name in adapter.health():
         Gauge(f"ringledger_{name}", helps[name], registry=registry).set_function(

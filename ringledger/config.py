@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     ami_url: str = ""
     ami_originate_channel: str = "Local/{number}@ringledger-out"
     asterisk_timezone: str = ""
+    #: Where Asterisk call ends wait while the store is down (replayed in order once it is back).
+    asterisk_spool_dir: str = "var/spool/asterisk"
 
     @field_validator("sms_words")
     @classmethod

@@ -1,4 +1,8 @@
-"""The Asterisk adapter as one thing to start and stop: AGI server, AMI client, their ports and health."""
+"""The Asterisk adapter as one thing to start and stop: AGI server, AMI client, their ports and health.
+
+With a spool (`adapters.spool.Spool`), ends the store cannot take wait there and its thread replays
+them once the store is back; the adapter owns the spool from `start` and closes it at `stop`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from adapters.asterisk.agi import AgiServer
 from adapters.asterisk.ami import AmiClient, AsteriskCallControl, AsteriskDialer, ChannelBook, parse_ami_url
-from adapters.asterisk.events import AsteriskCalls, EndSpool
+from adapters.asterisk.events import AsteriskCalls
+from adapters.spool import Spool
 from services.charging import Charging
 from services.group_commit import GroupCommitter
 from services.ports import CallControl
@@ -29,8 +34,11 @@ class AsteriskAdapter:
 
     def __init__(self, charging: Charging, committer: GroupCommitter, *, zone: str,
                  ports: AsteriskPorts | None = None, agi_host: str = "127.0.0.1", agi_port: int | None = None,
-                 callbacks: Any = None, conferences: Any = None, spool: EndSpool | None = None) -> None:
+                 callbacks: Any = None, conferences: Any = None, spool: Spool | None = None,
+                 replay_seconds: float = 1.0) -> None:
         self.ports = ports
+        self.spool = spool
+        self.replay_seconds = replay_seconds
         book = ports.book if ports is not None else ChannelBook()
         control = ports.call_control if ports is not None else None
         self.calls = AsteriskCalls(charging, committer, book, control, ZoneInfo(zone), spool, conferences)
@@ -39,6 +47,8 @@ class AsteriskAdapter:
         self.agi_host, self.agi_port = agi_host, agi_port
 
     async def start(self) -> None:
+        if self.spool is not None:  # ends left by an outage (and a restart) go first, new ones queue behind
+            self.spool.start(self.calls.deliver_spooled, self.replay_seconds)
         if self.ports is not None:
             self.calls.install(self.ports.ami)
             await self.ports.ami.start()
@@ -50,12 +60,18 @@ class AsteriskAdapter:
             await self.agi.stop()
         if self.ports is not None:
             self.ports.ami.close()
+        if self.spool is not None:
+            self.spool.close()  # what still waits is on disk: the next start replays it
 
     def health(self) -> dict[str, float]:
         """Figures for /metrics: 1/0 states and counters since start."""
         out = {"asterisk_cdr_charged": float(self.calls.charged),
                "asterisk_bad_frames": float(self.calls.bad_frames + (self.agi.bad_frames if self.agi else 0)),
                "asterisk_ends_not_recorded": float(self.calls.not_recorded)}
+        if self.spool is not None:
+            out["asterisk_spool_depth"] = float(self.spool.depth)
+            out["asterisk_spool_oldest_seconds"] = self.spool.oldest_age()
+            out["asterisk_spool_rejected"] = float(self.spool.rejected)
         if self.agi is not None:
             out["asterisk_agi_listening"] = float(self.agi.listening)
             out["asterisk_agi_sessions"] = float(self.agi.sessions)

@@ -37,6 +37,7 @@ from adapters.asterisk.agi_wire import MAX_LINE, AgiChannel, AgiFrameError, Chan
 from adapters.asterisk.ami import AsteriskCallControl, ChannelBook
 from adapters.asterisk.events import AsteriskCalls
 from adapters.asterisk.models import USERFIELD_PREFIX, AgiCall, parse_agi_call
+from adapters.spool import Spooled
 from ledger.errors import InvalidRequest, LedgerError
 from ledger.money import format_money
 from services.charging import CallRequest, Charging
@@ -186,6 +187,9 @@ class AgiServer:
         from adapters.asterisk.events import EndReport
 
         outcome = await self.calls.end(EndReport(call.call_id, billsec, None, call.arg_2.lower()[:40]))
+        if isinstance(outcome, Spooled):  # kept on disk, charged once the store is back: no balance to announce
+            await channel.set_variable("RL_REASON", "unavailable")
+            return
         if isinstance(outcome, LedgerError):
             await channel.set_variable("RL_REASON", "unavailable" if is_store_unavailable(outcome) else outcome.code)
             return

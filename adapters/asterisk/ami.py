@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 import structlog
 from panoramisk import Manager
 
-from services.ports import CallControl, Origination
+from services.ports import CallControl, GrantFollower, Origination
 
 log = structlog.get_logger("ringledger.asterisk")
 
@@ -195,7 +195,8 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
 
 class AsteriskCallControl:
     """`CallControl` and `GrantFollower` through AMI: `Hangup` cuts a call, `Setvar TIMEOUT(absolute)`
-    moves its limit to the end of its grant. A call on no channel this process knows goes to `fallback`."""
+    moves its limit to the end of its grant. A cut or an extension of a call on no channel this process
+    knows goes to `fallback` (another switch's call control, e.g. FreeSWITCH's event socket)."""
 
     def __init__(self, ami: AmiClient, book: ChannelBook, fallback: CallControl | None = None) -> None:
         self.ami = ami
@@ -219,7 +220,9 @@ class AsteriskCallControl:
 
     def extended(self, call_id: str, granted_seconds: int, elapsed_seconds: int) -> None:
         channel = self.book.channel(call_id)
-        if channel is None:
+        if channel is None:  # another switch's call: its own call control follows the grant, if it can
+            if isinstance(self.fallback, GrantFollower):
+                self.fallback.extended(call_id, granted_seconds, elapsed_seconds)
             return
         self.set_limit(call_id, channel, granted_seconds - elapsed_seconds)
 

@@ -12,17 +12,25 @@ Guarantees:
 * a frame that does not parse (a missing `BillableSeconds`, a time that is
   not `YYYY-MM-DD HH:MM:SS`) is counted in `bad_frames`, logged, and
   changes nothing;
-* an end that the store cannot take now goes to `EndSpool` when one is
-  given (store and forward), else it is logged as `asterisk_end_not_recorded`
-  and counted; the hold is then settled at its last usage by expiry.
+* with a spool (`adapters.spool.Spool`, the same store and forward as
+  FreeSWITCH's), an end the store cannot take now is appended and fsynced
+  before `end` returns, and while anything waits there new ends queue
+  behind it; the spool's thread replays them oldest first once the store
+  answers, and a replay after a crash charges nothing twice (the ledger
+  answers a repeated end of a call with the first one);
+* without a spool, or when the spool itself cannot be written (a full
+  disk), the end is logged as `asterisk_end_not_recorded` and counted; the
+  hold is then settled at its last usage by expiry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -30,6 +38,7 @@ from pydantic import ValidationError
 
 from adapters.asterisk.ami import AsteriskCallControl, ChannelBook
 from adapters.asterisk.models import CdrEvent
+from adapters.spool import Spool, Spooled, unreachable
 from ledger.application import Command
 from ledger.errors import LedgerError, StoreUnavailable
 from services.charging import Charging
@@ -48,17 +57,15 @@ class EndReport:
     cause: str
 
 
-class EndSpool(Protocol):
-    """Where an end report waits while the store is down (the store-and-forward spool plugs in here)."""
-
-    def put(self, report: EndReport) -> None: ...
+#: The spool record kind of an Asterisk end.
+END = "end"
 
 
 class AsteriskCalls:
     """The AMI event handlers over charging; runs on the event loop that owns the AMI connection."""
 
     def __init__(self, charging: Charging, committer: GroupCommitter, book: ChannelBook,
-                 control: AsteriskCallControl | None, zone: ZoneInfo, spool: EndSpool | None = None,
+                 control: AsteriskCallControl | None, zone: ZoneInfo, spool: Spool | None = None,
                  conferences: Any = None) -> None:
         self.charging = charging
         self.committer = committer
@@ -68,9 +75,11 @@ class AsteriskCalls:
         self.spool = spool
         self.conferences = conferences
         self._ended: OrderedDict[str, None] = OrderedDict()
+        self._counting = threading.Lock()  # the spool's replayer charges from its own thread
         self.charged = 0
         self.bad_frames = 0
         self.not_recorded = 0
+        self.spooled = 0
 
     def install(self, ami: Any) -> None:
         ami.on("Cdr", self.on_cdr)
@@ -156,41 +165,86 @@ class AsteriskCalls:
         if isinstance(outcome, LedgerError):
             self._ended.pop(call_id, None)  # not recorded: a later report of it may still be
 
-    async def end(self, report: EndReport) -> dict[str, Any] | LedgerError:
-        """Charge one reported end; one the store cannot take now goes to the spool (if any)."""
-        outcome = await self.deliver(report)
-        if isinstance(outcome, StoreUnavailable):
-            self.not_recorded += 1
-            if self.spool is not None:
-                self.spool.put(report)
-            else:
-                log.error("asterisk_end_not_recorded", call_id=report.call_id, billsec=report.billsec,
-                          ended_at=report.ended_at, error=str(outcome)[:200])
+    async def end(self, report: EndReport) -> dict[str, Any] | LedgerError | Spooled:
+        """Charge one reported end; one the store cannot take now is spooled (if a spool is given).
+
+        Returns the ledger's answer, `Spooled` (kept on disk, charged later), or the `LedgerError`
+        that refused it (a `StoreUnavailable` when it could be neither recorded nor spooled).
+        """
+        if self.spool is None:
+            outcome = await self.deliver(report)
+            if isinstance(outcome, StoreUnavailable):
+                self._lost(report, outcome)
+            return outcome
+        try:
+            result: dict[str, Any] | Spooled = await self.spool.forward_async(END, asdict(report), self._forward)
+        except LedgerError as exc:  # refused for good (logged by `deliver`)
+            return exc
+        except OSError as exc:  # neither recorded nor written to the spool
+            lost = StoreUnavailable(f"the end could not be spooled: {exc}")
+            self._lost(report, lost)
+            return lost
+        if isinstance(result, Spooled):
+            self.spooled += 1
+            log.warning("asterisk_end_spooled", call_id=report.call_id, seq=result.seq)
+        return result
+
+    def _lost(self, report: EndReport, error: LedgerError) -> None:
+        self.not_recorded += 1
+        log.error("asterisk_end_not_recorded", call_id=report.call_id, billsec=report.billsec,
+                  ended_at=report.ended_at, error=str(error)[:200])
+
+    async def _forward(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        outcome = await self.deliver(EndReport(**payload))
+        if isinstance(outcome, LedgerError):
+            raise outcome  # the spool keeps it when the store is down; any other refusal comes back to `end`
         return outcome
 
-    async def deliver(self, report: EndReport) -> dict[str, Any] | LedgerError:
-        """Charge one reported end, nothing else: what a spool's forwarder calls (a duplicate is
-        answered by the ledger with the first end, and charges nothing)."""
-        from datetime import datetime
+    def _command(self, report: EndReport) -> Command:
+        ended_at = datetime.fromisoformat(report.ended_at) if report.ended_at else None
+        return self.charging.end_command(report.call_id, report.billsec, ended_at, report.cause,
+                                         actor="switch:asterisk")
 
+    async def deliver(self, report: EndReport) -> dict[str, Any] | LedgerError:
+        """Charge one reported end, nothing else (a duplicate is answered by the ledger with the
+        first end, and charges nothing)."""
         try:
-            ended_at = datetime.fromisoformat(report.ended_at) if report.ended_at else None
-            command = self.charging.end_command(report.call_id, report.billsec, ended_at, report.cause,
-                                                actor="switch:asterisk")
+            command = self._command(report)
         except LedgerError as exc:
-            self.bad_frames += 1
+            self._count("bad_frames")
             log.error("asterisk_bad_end", call_id=report.call_id, error=str(exc)[:200])
             return exc
         outcome = await self._run(command)
-        if isinstance(outcome, StoreUnavailable):
+        if not isinstance(outcome, LedgerError):
+            self._remember(report.call_id)
+        return self._settled(report, outcome)
+
+    def deliver_spooled(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The spool's replayer (a plain thread): charge one spooled end, raising what refused it
+        (`StoreUnavailable` keeps it spooled; any other refusal moves it to the spool's rejected file)."""
+        if kind != END:
+            raise ValueError(f"an Asterisk spool holds ends, not {kind!r}")
+        report = EndReport(**payload)
+        command = self._command(report)
+        outcome = self._settled(report, self.committer.submit_wait(command))
+        if isinstance(outcome, LedgerError):
+            raise outcome
+        log.info("asterisk_spooled_end_charged", call_id=report.call_id)
+        return outcome
+
+    def _settled(self, report: EndReport, outcome: dict[str, Any] | LedgerError) -> dict[str, Any] | LedgerError:
+        if isinstance(outcome, LedgerError) and unreachable(outcome):  # the store, or a server stopping
             return outcome
         if isinstance(outcome, LedgerError):
             log.warning("asterisk_end_refused", call_id=report.call_id, error=str(outcome)[:200])
             return outcome
-        self._remember(report.call_id)
         if outcome.get("flags") != "refused":
-            self.charged += 1
+            self._count("charged")
         return outcome
+
+    def _count(self, name: str) -> None:
+        with self._counting:
+            setattr(self, name, getattr(self, name) + 1)
 
     def _remember(self, call_id: str) -> None:
         self._ended[call_id] = None

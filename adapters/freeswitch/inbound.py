@@ -17,9 +17,14 @@ Guarantees:
   (FreeSWITCH keeps every task scheduled for a channel until it fires or is
   deleted, so the old one goes first); the switch is never told more than
   the ledger granted;
+* it is a `GrantFollower`: a grant the ledger extended by itself (its grant
+  timer, an interim reported over HTTP) is re-scheduled at once, after the
+  commit that recorded it, the same way (`sched_del`, then `sched_hangup
+  +<granted - elapsed>`), in order with that call's events; a grant no
+  larger than what the switch was already told changes nothing;
 * a cut the ledger decided (`CallControl.cut`, after its commit) is sent as
-  `uuid_kill <uuid> <cause>`; a call id this switch does not carry goes to
-  the `fallback` call control.
+  `uuid_kill <uuid> <cause>`; a cut or an extension of a call id this switch
+  does not carry goes to the `fallback` call control.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from adapters.freeswitch.esl import Frame, FrameError, command, read_frame
 from adapters.freeswitch.reports import Reports, instant
 from adapters.spool import Spooled
 from ledger.errors import LedgerError
-from services.ports import CallControl, Origination
+from services.ports import CallControl, GrantFollower, Origination
 from services.store_errors import is_store_unavailable
 
 log = structlog.get_logger("ringledger.freeswitch")
@@ -44,6 +49,8 @@ log = structlog.get_logger("ringledger.freeswitch")
 EVENTS = "CHANNEL_ANSWER SESSION_HEARTBEAT CHANNEL_HANGUP_COMPLETE"
 CALL_VAR = "ringledger_call_id"
 GRANT_VAR = "ringledger_granted_seconds"
+#: The name under which a grant to follow is queued with a call's events.
+GRANT = "grant"
 #: The hangup cause sent with a cut, by the ledger's reason.
 CUT_CAUSES = {"insufficient_funds": "ALLOTTED_TIMEOUT", "max_call_seconds": "ALLOTTED_TIMEOUT"}
 
@@ -217,6 +224,30 @@ class EventSocketClient:
             return
         self._call_soon(self.kill(channel.uuid, reason), wait=False)
 
+    def extended(self, call_id: str, granted_seconds: int, elapsed_seconds: int) -> None:
+        """`GrantFollower`: the call's grant now runs `granted_seconds` from its answer, `elapsed_seconds`
+        of which are gone: its hangup moves there now (queued behind the call's events, not waited for)."""
+        channel = self.channels.get(call_id)
+        if channel is None:
+            if isinstance(self.fallback, GrantFollower):
+                self.fallback.extended(call_id, granted_seconds, elapsed_seconds)
+            return
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return  # not running: the hangup scheduled at the switch stands (early, never late)
+        try:
+            loop.call_soon_threadsafe(lambda: self._queue(call_id, self._follow(call_id, granted_seconds,
+                                                                                elapsed_seconds)))
+        except RuntimeError:  # the loop closed meanwhile: as above
+            log.warning("freeswitch_grant_not_followed", call_id=call_id, granted=granted_seconds)
+
+    async def _follow(self, call_id: str, granted: int, elapsed: int) -> None:
+        channel = self.channels.get(call_id)
+        if channel is None or granted <= channel.granted:
+            return  # hung up meanwhile, or the switch was told as much already (by a heartbeat's interim)
+        await self.reschedule(channel, granted - elapsed, granted)
+        log.info("freeswitch_grant_followed", uuid=channel.uuid, granted=granted, left=granted - elapsed)
+
     async def kill(self, uuid: str, reason: str) -> None:
         try:
             await self.api(f"uuid_kill {uuid} {CUT_CAUSES.get(reason, 'MANAGER_REQUEST')}")
@@ -268,8 +299,12 @@ class EventSocketClient:
         name = event.get("Event-Name", "")
         if not call_id or name not in ("CHANNEL_ANSWER", "SESSION_HEARTBEAT", "CHANNEL_HANGUP_COMPLETE"):
             return  # not a channel of ours (a bridged B leg, another application's call)
+        self._queue(call_id, self._handle_event(call_id, name, event), name)
+
+    def _queue(self, call_id: str, work: Any, name: str = GRANT) -> None:
+        """Run `work` after what is already under way for the call (on the loop's thread)."""
         previous = self._tails.get(call_id)
-        task = asyncio.create_task(self._handle(previous, call_id, name, event))
+        task = asyncio.create_task(self._handle(previous, call_id, name, work))
         self._tails[call_id] = task
 
         def forget(done: asyncio.Task[None]) -> None:
@@ -278,23 +313,26 @@ class EventSocketClient:
 
         task.add_done_callback(forget)
 
-    async def _handle(self, previous: asyncio.Task[None] | None, call_id: str, name: str,
-                      event: dict[str, str]) -> None:
+    async def _handle_event(self, call_id: str, name: str, event: dict[str, str]) -> None:
+        if name == "CHANNEL_ANSWER":
+            await self._answered(call_id, event)
+        elif name == "SESSION_HEARTBEAT":
+            await self._heartbeat(call_id, event)
+        else:
+            await self._hung_up(call_id, event)
+
+    async def _handle(self, previous: asyncio.Task[None] | None, call_id: str, name: str, work: Any) -> None:
         if previous is not None:
             await asyncio.wait([previous])
         try:
-            if name == "CHANNEL_ANSWER":
-                await self._answered(call_id, event)
-            elif name == "SESSION_HEARTBEAT":
-                await self._heartbeat(call_id, event)
-            else:
-                await self._hung_up(call_id, event)
+            await work
         except Exception as exc:  # one call's trouble never stops the others'
             level = "warning" if isinstance(exc, (LedgerError, ValueError, SwitchError)) else "error"
             getattr(log, level)("freeswitch_event_failed", event=name, call_id=call_id,
                                 error=f"{type(exc).__name__}: {exc}"[:300])
         finally:
-            self.events_handled += 1
+            if name != GRANT:
+                self.events_handled += 1
 
     def _channel(self, call_id: str, event: dict[str, str]) -> Channel:
         channel = self.channels.get(call_id)

@@ -12,18 +12,19 @@ Monday (peak: a local call costs 0.10 a minute, billed in whole minutes).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from adapters.asterisk.adapter import AsteriskAdapter, AsteriskPorts
-from adapters.asterisk.events import EndReport
+from adapters.spool import Spool
 from ledger.charging import CallSession
-from ledger.errors import LedgerError
 from ledger.conferences import conference_id
 from ledger.call_ids import call_id as session_id
 from ringledger.container import Container, build
@@ -238,44 +239,152 @@ def test_with_the_store_down_authorize_answers_a_refusal_in_time(store: Store) -
         container.close()
 
 
-class ListSpool:
-    """The seam a store-and-forward spool plugs into: here it only keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.kept: list[EndReport] = []
-
-    def put(self, report: EndReport) -> None:
-        self.kept.append(report)
+#: billsec of each call, and what it costs at 0.10 a started minute
+BILLSEC = [125, 30, 61, 180, 59]
+COST = [3000, 1000, 2000, 3000, 1000]
 
 
-def test_a_cdr_the_store_cannot_take_goes_to_the_spool_and_charges_once_when_forwarded(
-        store: Store) -> None:  # noqa: F811
+def call_frames(n: int) -> tuple[str, str, dict[str, str]]:
+    """Call `n` of several: its call id, its AGI block and its AMI events (its own channel and unique id,
+    a CDR of BILLSEC[n] seconds ending that long after the answer)."""
+    uniqueid, channel = f"1795598906.{10 + n}", f"Local/0106234567{n}@ringledger-0000001{n};2"
+    ended = (PEAK + timedelta(seconds=BILLSEC[n])).astimezone(ZoneInfo("Asia/Shanghai"))
+    out = {}
+    for name, frame in frames().items():
+        frame = frame.replace("1795598906.1\r\n", f"{uniqueid}\r\n").replace(CHANNEL, channel)
+        frame = frame.replace("BillableSeconds: 125", f"BillableSeconds: {BILLSEC[n]}")
+        out[name] = frame.replace("EndTime: 2024-05-06 10:02:10", f"EndTime: {ended:%Y-%m-%d %H:%M:%S}")
+    return f"ast-{uniqueid}", agi_block(uniqueid=uniqueid, channel=channel), out
+
+
+async def until(check: Callable[[], bool], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+def test_ends_the_store_cannot_take_are_spooled_and_charged_once_in_order_across_a_restart(
+        store: Store, tmp_path: Path) -> None:  # noqa: F811
     container = build(store.settings)
-    spool = ListSpool()
-    f = frames()
+    calls = [call_frames(n) for n in range(len(BILLSEC))]
+    spool_dir = tmp_path / "asterisk-spool"
     try:
         async def scenario(s: Switch) -> None:
-            await s.agi(agi_block())
-            await s.events(f["dial_end"])
-            with store.outage():
-                await s.events(f["cdr_2"], f["hangup"], settle=3.0)
-            assert spool.kept == [EndReport(CALL, 125, "2024-05-06T10:02:10+08:00", "answered")]
-            assert s.adapter is not None and s.adapter.calls.not_recorded == 1
-            assert s.account().available == 100_0000 - 5000  # still only held
-            # The store is back: what the spool kept is delivered (retried, as a spool does, until the
-            # store takes it), and the CDR repeated later charges nothing more.
-            report = spool.kept[0]
-            for _ in range(20):
-                if not isinstance(await s.adapter.calls.deliver(report), LedgerError):
-                    break
-                await asyncio.sleep(0.5)
-            await s.events(f["cdr_2"])
-            assert len(spool.kept) == 1
+            assert s.adapter is not None
+            for _, block, f in calls:
+                variables, _, _ = await s.agi(block)
+                assert variables["RL_AUTHORIZED"] == "1"
+                await s.events(f["dial_end"], settle=0.05)
+            await s.events(calls[0][2]["cdr_2"], calls[0][2]["hangup"])  # the store is up: charged at once
+            assert s.adapter.calls.charged == 1
 
-        s = run(container, scenario, spool=spool)
-        assert s.account().balance == s.account().available == 100_0000 - 3000
+            outage = store.outage()
+            outage.__enter__()
+            try:
+                # calls 1-3 end while the store is down: each end is on disk once `on_cdr` is done
+                for n in (1, 2, 3):
+                    await s.events(calls[n][2]["cdr_2"], calls[n][2]["hangup"], settle=0.05)
+                spool = s.adapter.spool
+                assert spool is not None
+                await until(lambda: spool.depth == 3)
+                await s.events(calls[1][2]["cdr_2"])  # a CDR repeated meanwhile is not spooled again
+                assert (spool.depth, s.adapter.calls.spooled, s.adapter.calls.not_recorded) == (3, 3, 0)
+
+                # the adapter restarts while the store is still down: the spool is read back from disk
+                port = s.peer.server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+                await s.adapter.stop()
+                s.peer.writers.clear()
+                s.peer.logged_in.clear()
+                kept = Spool(spool_dir)
+                assert sorted(r.payload["call_id"] for r in kept.pending()) == sorted(c[0] for c in calls[1:4])
+                ports = AsteriskPorts(f"ami://ringledger:s3cret@127.0.0.1:{port}", s.fallback)
+                s.charging.call_control = ports.call_control
+                s.adapter = AsteriskAdapter(s.charging, s.committer, zone="Asia/Shanghai", ports=ports,
+                                            agi_port=0, spool=kept, replay_seconds=0.05)
+                await s.adapter.start()
+                await asyncio.wait_for(s.peer.logged_in.wait(), 5)
+                # call 4 ends after the restart: queued behind what waits, without asking the store
+                await s.events(calls[4][2]["cdr_2"], calls[4][2]["hangup"])
+                assert [r.payload["call_id"] for r in kept.pending()][-1] == calls[4][0]
+                await asyncio.sleep(0.3)
+                assert kept.depth == 4  # the store is still down: nothing delivered, nothing lost
+            finally:
+                outage.__exit__(None, None, None)
+
+            # the store is back: the spool drains by itself, oldest first
+            await until(lambda: kept.depth == 0)
+            assert kept.rejected == 0 and s.adapter.calls.charged == 4
+            await s.events(calls[2][2]["cdr_2"])  # a CDR repeated after the replay charges nothing more
+            assert s.account().balance == s.account().available == 100_0000 - sum(COST)
+            text = s.adapter.health()
+            assert (text["asterisk_spool_depth"], text["asterisk_ends_not_recorded"]) == (0.0, 0.0)
+
+        s = run(container, scenario, spool=Spool(spool_dir))
+        for n, (call_id, _, _) in enumerate(calls):
+            session = container.ledger.repository.get(session_id(call_id))
+            assert isinstance(session, CallSession)
+            assert (session.status, session.billsec, session.charged) == ("ended", BILLSEC[n], COST[n]), n
+        container.catch_up()
+        revenue = container.views.query("SELECT account, balance FROM gl_balances")
+        assert sum(int(b) for a, b in revenue if a.startswith("house:revenue")) == sum(COST)  # booked once each
+        assert trial_balance(container) == 0
     finally:
         container.close()
+
+
+def test_an_end_that_can_be_neither_recorded_nor_spooled_is_counted_and_taken_when_repeated(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    container = build(store.settings)
+    call_id, block, f = call_frames(1)
+    try:
+        async def scenario(s: Switch) -> None:
+            assert s.adapter is not None and s.adapter.spool is not None
+            await s.agi(block)
+            await s.events(f["dial_end"])
+            with store.outage(), monkeypatch.context() as m:
+                m.setattr(s.adapter.spool, "append", _disk_full)
+                await s.events(f["cdr_2"], f["hangup"])
+                await until(lambda: s.adapter is not None and s.adapter.calls.not_recorded == 1)
+            assert s.adapter.spool.depth == 0
+            assert s.adapter.health()["asterisk_ends_not_recorded"] == 1.0
+            await s.events(f["cdr_2"])  # the same CDR again, the store back: charged once
+            await until(lambda: s.adapter is not None and s.adapter.calls.charged == 1)
+
+        s = run(container, scenario, spool=Spool(tmp_path / "spool"))
+        assert s.account().balance == s.account().available == 100_0000 - COST[1]
+        assert trial_balance(container) == 0
+    finally:
+        container.close()
+
+
+def test_a_spooled_end_the_ledger_refuses_is_set_aside_and_the_others_are_charged(
+        container: Container, tmp_path: Path) -> None:
+    call_id, block, f = call_frames(2)
+    spool = Spool(tmp_path / "spool")
+    # left on disk by an earlier process: a record that is no Asterisk end, and the end of a call never authorized
+    spool.append("answer", {"call_id": call_id})
+    spool.append("end", {"call_id": "ast-unknown.9", "billsec": 30, "ended_at": None, "cause": "answered"})
+
+    async def scenario(s: Switch) -> None:
+        assert s.adapter is not None
+        await until(lambda: spool.rejected == 2)  # both set aside at start: neither blocks what follows
+        await s.agi(block)
+        await s.events(f["dial_end"])
+        await asyncio.to_thread(spool.append, "end", {"call_id": call_id, "billsec": BILLSEC[2],
+                                                      "ended_at": None, "cause": "answered"})
+        await until(lambda: spool.depth == 0)
+        assert s.adapter.calls.charged == 1 and spool.rejected == 2
+
+    s = run(container, scenario, spool=spool)
+    assert s.account().balance == s.account().available == 100_0000 - COST[2]
+    rejected = [json.loads(line) for line in (tmp_path / "spool" / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["kind"], r["payload"]["call_id"]) for r in rejected] == [("answer", call_id), ("end", "ast-unknown.9")]
+    assert trial_balance(container) == 0
+
+
+def _disk_full(kind: str, payload: dict[str, object]) -> int:
+    raise OSError(28, "No space left on device")
 
 
 def test_the_sample_dialplan_dials_only_on_yes_and_refuses_when_the_agi_server_is_down() -> None:

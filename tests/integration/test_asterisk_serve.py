@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -52,9 +53,10 @@ def test_a_bad_ami_url_stops_the_server_at_start() -> None:
 
 
 def test_serve_authorizes_over_fastagi_and_reports_both_connections_in_metrics(
-        container: Container, ami_peer: tuple[FakeAmi, int]) -> None:
+        container: Container, ami_peer: tuple[FakeAmi, int], tmp_path: Path) -> None:
     _, port = ami_peer
     container.settings.agi_port = 0
+    container.settings.asterisk_spool_dir = str(tmp_path / "asterisk-spool")
     container.settings.ami_url = f"ami://ringledger:s3cret@127.0.0.1:{port}"
     container.settings.clock_start = TEST_CLOCK_START
     set_up(container, 100_0000)
@@ -65,6 +67,8 @@ def test_serve_authorizes_over_fastagi_and_reports_both_connections_in_metrics(
         text = client.get("/metrics").text
         assert metric(text, "ringledger_asterisk_agi_listening") == 1.0
         assert metric(text, "ringledger_asterisk_ami_connected") == 1.0
+        assert metric(text, "ringledger_asterisk_spool_depth") == 0.0  # ends wait here while the store is down
+        assert (tmp_path / "asterisk-spool" / "lock").exists()
         commands, _ = asyncio.run(agi_session(adapter.agi_port, agi_block()))
         variables = variables_set(commands)
         assert variables["RL_AUTHORIZED"] == "1" and variables["TIMEOUT(absolute)"] == "300"

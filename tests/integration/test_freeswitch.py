@@ -17,6 +17,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ringledger.container import Container
 from services.callback import Callbacks
+from services.fakes import RecordingCallControl
 from services.ports import Origination
 from tests.charging_support import LOCAL, PHONE, trial_balance
 from tests.freeswitch_peer import Call, cdr_json, form_body, park, wire_frame
@@ -132,6 +133,67 @@ def test_an_extended_slice_reschedules_the_hangup(container: Container, tmp_path
         sent = len(rig.switch.commands)
         await rig.event(call, "session_heartbeat.txt", at_seconds=250)
         assert len(rig.switch.commands) == sent
+
+    run(container, tmp_path, scenario)
+
+
+def test_an_extension_by_the_grant_timer_or_an_interim_reschedules_the_hangup_at_once(
+        container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        await rig.event(call, "channel_answer.txt")  # answered 2 s after the pinned clock
+        # the ledger's own timer, 250 s into the call (no heartbeat came): the next slice is held and,
+        # right after its commit, the hangup moves to the grant's new end, 350 s from now
+        rig.clock.advance(252)
+        await asyncio.to_thread(rig.charging.extend_grants, rig.clock(), [call.call_id])
+        await rig.settle(lambda: len(rig.switch.apis("uuid_setvar")) == 1)
+        assert rig.switch.apis()[-3:] == [f"sched_del {call.uuid}",
+                                          f"sched_hangup +350 {call.uuid} ALLOTTED_TIMEOUT",
+                                          f"uuid_setvar {call.uuid} ringledger_granted_seconds 600"]
+        assert rig.session(call).max_seconds == 600
+        # the timer again at the same instant extends nothing, and nothing is sent
+        sent = len(rig.switch.commands)
+        await asyncio.to_thread(rig.charging.extend_grants, rig.clock(), [call.call_id])
+        # an interim reported outside the event socket (the HTTP hook), 550 s in: the same at once
+        await asyncio.to_thread(rig.charging.interim, call.call_id, 550)
+        await rig.settle(lambda: len(rig.switch.apis("uuid_setvar")) == 2)
+        assert rig.switch.commands[sent:] == [f"api sched_del {call.uuid}",
+                                              f"api sched_hangup +350 {call.uuid} ALLOTTED_TIMEOUT",
+                                              f"api uuid_setvar {call.uuid} ringledger_granted_seconds 900"]
+        # the heartbeat at the same second finds the switch already told: nothing more is sent
+        sent = len(rig.switch.commands)
+        await rig.event(call, "session_heartbeat.txt", at_seconds=550)
+        await asyncio.sleep(0.1)
+        assert len(rig.switch.commands) == sent
+        await rig.event(call, "channel_hangup_complete.txt", billsec=560)
+        assert rig.session(call).charged == 1_0000  # 560 s: ten started minutes at 0.10
+
+    run(container, tmp_path, scenario)
+    assert trial_balance(container) == 0
+
+
+class FollowingCallControl(RecordingCallControl):
+    """The next call control in the chain, one that also follows grants."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extensions: list[tuple[str, int, int]] = []
+
+    def extended(self, call_id: str, granted_seconds: int, elapsed_seconds: int) -> None:
+        self.extensions.append((call_id, granted_seconds, elapsed_seconds))
+
+
+def test_a_cut_or_an_extension_of_a_call_this_switch_does_not_carry_goes_to_the_next_call_control(
+        container: Container, tmp_path: Path) -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.client.fallback = following = FollowingCallControl()
+        await asyncio.to_thread(rig.client.extended, "ast-elsewhere", 600, 250)
+        await asyncio.to_thread(rig.client.cut, "ast-elsewhere", "insufficient_funds")
+        await asyncio.sleep(0.1)
+        assert following.extensions == [("ast-elsewhere", 600, 250)]
+        assert following.cuts == [("ast-elsewhere", "insufficient_funds")]
+        assert rig.switch.apis() == []  # nothing went to FreeSWITCH
 
     run(container, tmp_path, scenario)
 

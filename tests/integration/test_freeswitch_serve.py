@@ -19,6 +19,7 @@ from ringledger.config import Settings
 from ringledger.container import build
 from ringledger.server import create_app
 from tests.charging_support import PEAK, set_up
+from tests.asterisk_peer import FakeAmi, agi_block, agi_session, ami_frames, variables_set
 from tests.freeswitch_peer import Call, FakeSwitch, park
 from tests.support import TEST_CLOCK_START
 
@@ -115,3 +116,54 @@ def test_freeswitch_is_off_by_default(settings: Settings) -> None:
             assert client.post("/v1/freeswitch/cdr", content=b"{}").status_code == 404
     finally:
         container.close()
+
+
+def test_with_both_switches_on_each_cut_and_extension_reaches_the_switch_that_carries_the_call(
+        settings: Settings, tmp_path: Path, fs: SwitchThread) -> None:
+    ami = FakeAmi()
+    ami_port = fs.run(ami.start())  # the Asterisk manager on the switches' loop too
+    settings = settings.model_copy(update=dict(
+        freeswitch_enabled=True, freeswitch_port=fs.port, freeswitch_listen_port=0,
+        freeswitch_spool_dir=str(tmp_path / "fs-spool"), agi_port=0,
+        ami_url=f"ami://ringledger:s3cret@127.0.0.1:{ami_port}", asterisk_spool_dir=str(tmp_path / "ast-spool"),
+        clock_start=TEST_CLOCK_START))
+    container = build(settings)
+    set_up(container)
+    try:
+        with TestClient(create_app(container)) as client:
+            app = client.app
+            freeswitch, asterisk = app.state.freeswitch, app.state.asterisk  # type: ignore[attr-defined]
+            charging = app.state.charging  # type: ignore[attr-defined]
+            _until(lambda: freeswitch.client.connected and asterisk.ports.ami.connected)
+            # one call on each switch, both answered
+            fs_call = Call(caller="+8613800138000", callee="01062345678", created=PEAK)
+            fs.run(park(freeswitch.listen_port, fs_call))
+            fs_call.granted = 300
+            fs.run(fs.switch.push(fs_call.event("channel_answer.txt")))
+            _until(lambda: freeswitch.client.events_handled == 1)
+            variables = variables_set(fs.run(agi_session(asterisk.agi_port, agi_block()))[0])
+            ast_call = variables["RL_CALL_ID"]
+            fs.run(ami.push(ami_frames("ami_call.txt")[0]))  # DialEnd: answered
+            _until(lambda: len(ami.sent("Setvar")) == 1)
+            # each grant is extended 250 s in (an interim, as the hook takes it): each switch moves only its own
+            charging.interim(fs_call.call_id, 250)
+            _until(lambda: fs.switch.apis("sched_hangup") == [f"sched_hangup +350 {fs_call.uuid} ALLOTTED_TIMEOUT"])
+            charging.interim(ast_call, 250)
+            _until(lambda: len(ami.sent("Setvar")) == 2)
+            assert ami.sent("Setvar")[-1]["Value"] == ["350"]
+            assert ami.sent("Setvar")[-1]["Channel"] == ["Local/01062345678@ringledger-00000000;2"]
+            assert len(fs.switch.apis("sched_hangup")) == 1
+            # each cut goes to the switch that carries the call, and only there
+            charging.call_control.cut(fs_call.call_id, "insufficient_funds")
+            _until(lambda: fs.switch.apis("uuid_kill") == [f"uuid_kill {fs_call.uuid} ALLOTTED_TIMEOUT"])
+            assert ami.sent("Hangup") == []
+            charging.call_control.cut(ast_call, "insufficient_funds")
+            _until(lambda: len(ami.sent("Hangup")) == 1)
+            assert ami.sent("Hangup")[0]["Channel"] == ["Local/01062345678@ringledger-00000000;2"]
+            assert len(fs.switch.apis("uuid_kill")) == 1
+            text = client.get("/metrics").text
+            assert _metric(text, "ringledger_asterisk_spool_depth") == 0.0
+            assert _metric(text, "ringledger_freeswitch_spool_depth") == 0.0
+    finally:
+        container.close()
+        fs.run(ami.stop())
