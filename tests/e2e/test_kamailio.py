@@ -1,0 +1,153 @@
+"""Calls through a real Kamailio on our configuration, charged by a real `ringledger serve`.
+
+SIPp places the calls and answers them; Kamailio asks the ledger on every
+INVITE, keeps each call within its grant and reports answer, interim usage
+and end. The ledger's clock is pinned (peak time on the tariff below).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from rating.tariffs import RateRow
+from ringledger.config import Settings
+from ringledger.container import build
+from services.charging import Charging, ChargingPolicy
+from tests.server_process import TOKEN, server
+from tests.switch_support import callee, free_tcp_port, kamailio, place_calls, require_switch
+
+ACCOUNT = "8000000001"
+PHONE = "+8613800138000"
+LOCAL = "01062345678"
+#: Local calls at 0.60 a minute billed by the second: 0.0100 (100) a second.
+PER_SECOND = RateRow(name="Local by the second", category="local", price_per_minute=6000, first_increment=1,
+                     next_increment=1)
+CENT = 100
+
+
+@pytest.fixture(autouse=True)
+def _switch_installed() -> None:
+    require_switch()
+
+
+def open_account(settings: Settings, balance: int, number: str = ACCOUNT, phone: str = PHONE) -> None:
+    c = build(settings)
+    try:
+        charging = Charging(c.ledger, ChargingPolicy(refresh_seconds=0), lambda: datetime(2024, 1, 1, tzinfo=UTC))
+        if charging.tariff("bysecond") is None:
+            charging.publish_plan("bysecond", [PER_SECOND], datetime(2024, 1, 1, tzinfo=UTC), "test")
+        c.ledger.open_account("subscriber", "test", number=number, plan="bysecond")
+        if balance:
+            c.ledger.deposit(number, balance, "test")
+        c.ledger.bind(number, phone, "test")
+    finally:
+        c.close()
+
+
+@dataclass
+class Books:
+    balance: int
+    held: int
+    cdrs: dict[str, dict]
+
+
+def books(settings: Settings, number: str = ACCOUNT) -> Books:
+    c = build(settings)
+    try:
+        c.fresh()
+        balance, held = c.views.query("SELECT balance, held FROM accounts WHERE number = ?", (number,))[0]
+        rows = c.views.query("SELECT call_id, status, reason, billsec, charged, flags FROM cdrs")
+        cdrs = {r[0]: dict(status=r[1], reason=r[2], billsec=int(r[3]), charged=int(r[4]), flags=r[5]) for r in rows}
+        return Books(int(balance), int(held), cdrs)
+    finally:
+        c.close()
+
+
+@contextmanager
+def switch(settings: Settings, **options: object) -> Iterator[int]:
+    """Ledger server, callee and Kamailio between them; yields Kamailio's SIP port."""
+    grant = {k: str(options.pop(k)) for k in ("RINGLEDGER_GRANT_SECONDS", "RINGLEDGER_GRANT_LEAD_SECONDS")
+             if k in options}
+    with server(settings, **grant) as client, callee() as callee_port, \
+            kamailio(str(client.base_url), TOKEN, outbound=f"sip:127.0.0.1:{callee_port}",
+                     **options) as node:  # type: ignore[arg-type]
+        yield node.sip_port
+
+
+def test_a_funded_call_goes_through_and_is_charged_for_its_billsec(settings: Settings) -> None:
+    open_account(settings, 100 * CENT)
+    with switch(settings) as proxy:
+        run = place_calls(proxy, [PHONE], LOCAL, talk_seconds=3)
+    assert run.returncode == 0, run.output
+    (call,) = run.calls.values()
+    assert call.status == 200 and call.hung_up and call.bye_from_network is None
+    cdr = books(settings).cdrs[call.call_id]
+    assert cdr["status"] == "ended" and 2 <= cdr["billsec"] <= 4
+    assert cdr["charged"] == cdr["billsec"] * CENT
+    after = books(settings)
+    assert (after.balance, after.held) == (100 * CENT - cdr["charged"], 0)
+
+
+def test_an_account_funded_for_5_seconds_gets_a_bye_after_5_seconds(settings: Settings) -> None:
+    open_account(settings, 5 * CENT)
+    with switch(settings) as proxy:
+        run = place_calls(proxy, [PHONE], LOCAL, talk_seconds=20)
+    assert run.returncode == 0, run.output
+    (call,) = run.calls.values()
+    assert call.status == 200 and call.hung_up is None
+    assert call.cut_after is not None and 4 <= call.cut_after <= 6, call.cut_after
+    after = books(settings)
+    assert after.held == 0 and 0 <= after.balance
+    assert after.cdrs[call.call_id]["charged"] == 5 * CENT - after.balance
+
+
+def test_a_refused_call_gets_402_with_the_reason_and_costs_nothing(settings: Settings) -> None:
+    open_account(settings, 0)
+    with switch(settings) as proxy:
+        run = place_calls(proxy, [PHONE], LOCAL, talk_seconds=3)
+    assert run.returncode == 0, run.output
+    (call,) = run.calls.values()
+    assert (call.status, call.reason) == (402, "insufficient_funds")
+    after = books(settings)
+    assert (after.balance, after.held) == (0, 0)
+    assert after.cdrs[call.call_id]["charged"] == 0
+
+
+def test_the_ledger_down_gives_503_and_charges_nothing(settings: Settings) -> None:
+    open_account(settings, 100 * CENT)
+    nowhere = f"http://127.0.0.1:{free_tcp_port()}"  # nothing listens there
+    with callee() as callee_port, kamailio(nowhere, TOKEN, outbound=f"sip:127.0.0.1:{callee_port}") as node:
+        run = place_calls(node.sip_port, [PHONE], LOCAL, talk_seconds=3)
+    assert run.returncode == 0, run.output
+    (call,) = run.calls.values()
+    assert (call.status, call.reason) == (503, "ledger_unavailable")
+    after = books(settings)
+    assert (after.balance, after.held, after.cdrs) == (100 * CENT, 0, {})
+
+
+def test_twenty_simultaneous_calls_on_one_account_never_overdraw_it(settings: Settings) -> None:
+    # 0.12 pays 12 seconds; slices of 5 s: two calls get 5 s, one gets 2 s, the rest are refused,
+    # and every call that gets through is cut when its grant runs out (the callers never hang up).
+    open_account(settings, 12 * CENT)
+    with switch(settings, RINGLEDGER_GRANT_SECONDS=5, RINGLEDGER_GRANT_LEAD_SECONDS=2, lead=2,
+                interim_every=1) as proxy:
+        run = place_calls(proxy, [PHONE], LOCAL, talk_seconds=30, calls=20, rate=200, limit=20)
+    assert run.returncode == 0, run.output
+    assert len(run.calls) == 20
+    answered = [c for c in run.calls.values() if c.status == 200]
+    refused = [c for c in run.calls.values() if c.status == 402]
+    assert (len(answered), len(refused)) == (3, 17)
+    assert {c.reason for c in refused} == {"insufficient_funds"}
+    cuts = sorted(c.cut_after or 0 for c in answered)  # each call is hung up by the proxy when its grant ends
+    assert all(abs(cut - grant) <= 1 for cut, grant in zip(cuts, [2, 5, 5])), cuts
+    after = books(settings)
+    assert after.held == 0 and after.balance >= 0
+    charged = sum(cdr["charged"] for cdr in after.cdrs.values())
+    assert charged == 12 * CENT - after.balance
+    assert sum(after.cdrs[c.call_id]["billsec"] for c in answered) <= 12 + len(answered)
