@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "adapters" / "kamailio" / "kamailio.cfg"
+CONFIG = Path(os.environ.get("KAMAILIO_CFG") or ROOT / "adapters" / "kamailio" / "kamailio.cfg")
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 PACKAGES = "kamailio kamailio-utils-modules kamailio-extra-modules sip-tester"
 #: Modules the configuration loads from the packages beyond `kamailio` itself.
@@ -133,6 +133,8 @@ def kamailio(ledger_url: str, token: str, *, outbound: str, lead: int = 60, inte
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+        if os.environ.get("KAMAILIO_LOG"):
+            shutil.copy(log, os.environ["KAMAILIO_LOG"])
         shutil.rmtree(workdir, ignore_errors=True)
 
 
