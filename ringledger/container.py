@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
 
+from adapters.kamailio.control import KamailioCallControl
 from adapters.log.ports import LoggingCallControl, LoggingDialer, LoggingSmsGateway
 from ledger.application import Ledger
 from ledger.freshness import CacheSync
@@ -112,7 +113,10 @@ def build(settings: Settings | None = None) -> Container:
     ledger.sync = CacheSync(ledger, LogChanges(views, ledger.recorder.events_table_name),
                             ledger.recorder.max_notification_id() or 0)
     ledger.after_save.append(ledger.sync.saved)
-    return Container(settings, ledger, views, projector)
+    container = Container(settings, ledger, views, projector)
+    if settings.kamailio_rpc_url:  # calls are cut through Kamailio (dlg.end_dlg)
+        container.ports = replace(container.ports, call_control=KamailioCallControl(settings.kamailio_rpc_url))
+    return container
 
 
 def logging_ports() -> Ports:

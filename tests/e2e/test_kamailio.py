@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
+from adapters.kamailio.control import KamailioCallControl
 from rating.tariffs import RateRow
 from ringledger.config import Settings
 from ringledger.container import build
 from services.charging import Charging, ChargingPolicy
 from tests.server_process import TOKEN, server
-from tests.switch_support import callee, free_tcp_port, kamailio, place_calls, require_switch
+from tests.switch_support import Kamailio, callee, free_tcp_port, kamailio, place_calls, require_switch
 
 ACCOUNT = "8000000001"
 PHONE = "+8613800138000"
@@ -80,14 +82,14 @@ def settled(settings: Settings, number: str = ACCOUNT, within: float = 5) -> Boo
 
 
 @contextmanager
-def switch(settings: Settings, **options: object) -> Iterator[int]:
-    """Ledger server, callee and Kamailio between them; yields Kamailio's SIP port."""
+def switch(settings: Settings, **options: object) -> Iterator[Kamailio]:
+    """Ledger server, callee and Kamailio between them; yields Kamailio."""
     grant = {k: str(options.pop(k)) for k in ("RINGLEDGER_GRANT_SECONDS", "RINGLEDGER_GRANT_LEAD_SECONDS")
              if k in options}
     with server(settings, **grant) as client, callee() as callee_port, \
             kamailio(str(client.base_url), TOKEN, outbound=f"sip:127.0.0.1:{callee_port}",
                      **options) as node:  # type: ignore[arg-type]
-        yield node.sip_port
+        yield node
 
 
 #: What the switch does with an answer is the same on either store; the ledger's own rules run on both
@@ -98,8 +100,8 @@ switch_only = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 @switch_only
 def test_a_funded_call_goes_through_and_is_charged_for_its_billsec(settings: Settings) -> None:
     open_account(settings, 100 * CENT)
-    with switch(settings) as proxy:
-        run = place_calls(proxy, [PHONE], LOCAL, talk_seconds=3)
+    with switch(settings) as node:
+        run = place_calls(node.sip_port, [PHONE], LOCAL, talk_seconds=3)
         after = settled(settings)
     assert run.returncode == 0, run.output
     (call,) = run.calls.values()
@@ -113,8 +115,8 @@ def test_a_funded_call_goes_through_and_is_charged_for_its_billsec(settings: Set
 @switch_only
 def test_an_account_funded_for_5_seconds_gets_a_bye_after_5_seconds(settings: Settings) -> None:
     open_account(settings, 5 * CENT)
-    with switch(settings) as proxy:
-        run = place_calls(proxy, [PHONE], LOCAL, talk_seconds=20)
+    with switch(settings) as node:
+        run = place_calls(node.sip_port, [PHONE], LOCAL, talk_seconds=20)
         after = settled(settings)
     assert run.returncode == 0, run.output
     (call,) = run.calls.values()
@@ -127,8 +129,8 @@ def test_an_account_funded_for_5_seconds_gets_a_bye_after_5_seconds(settings: Se
 @switch_only
 def test_a_refused_call_gets_402_with_the_reason_and_costs_nothing(settings: Settings) -> None:
     open_account(settings, 0)
-    with switch(settings) as proxy:
-        run = place_calls(proxy, [PHONE], LOCAL, talk_seconds=3)
+    with switch(settings) as node:
+        run = place_calls(node.sip_port, [PHONE], LOCAL, talk_seconds=3)
     assert run.returncode == 0, run.output
     (call,) = run.calls.values()
     assert (call.status, call.reason) == (402, "insufficient_funds")
@@ -155,8 +157,8 @@ def test_twenty_simultaneous_calls_on_one_account_never_overdraw_it(settings: Se
     # and every call that gets through is cut when its grant runs out (the callers never hang up).
     open_account(settings, 12 * CENT)
     with switch(settings, RINGLEDGER_GRANT_SECONDS=5, RINGLEDGER_GRANT_LEAD_SECONDS=2, lead=3,
-                interim_every=1) as proxy:
-        run = place_calls(proxy, [PHONE], LOCAL, talk_seconds=30, calls=20, rate=200, limit=20)
+                interim_every=1) as node:
+        run = place_calls(node.sip_port, [PHONE], LOCAL, talk_seconds=30, calls=20, rate=200, limit=20)
         after = settled(settings)
     assert run.returncode == 0, run.output
     assert len(run.calls) == 20
@@ -178,8 +180,8 @@ def test_a_call_longer_than_a_slice_is_extended_slice_by_slice_while_money_lasts
     # Slices of 4 s: the 9-second call needs two extensions, reported by the proxy's grant timer.
     open_account(settings, 100 * CENT)
     with switch(settings, RINGLEDGER_GRANT_SECONDS=4, RINGLEDGER_GRANT_LEAD_SECONDS=3, lead=3,
-                interim_every=1) as proxy:
-        run = place_calls(proxy, [PHONE], LOCAL, talk_seconds=9)
+                interim_every=1) as node:
+        run = place_calls(node.sip_port, [PHONE], LOCAL, talk_seconds=9)
         after = settled(settings)
     assert run.returncode == 0, run.output
     (call,) = run.calls.values()
@@ -187,3 +189,51 @@ def test_a_call_longer_than_a_slice_is_extended_slice_by_slice_while_money_lasts
     cdr = after.cdrs[call.call_id]
     assert cdr["status"] == "ended" and 8 <= cdr["billsec"] <= 10 and "cut" not in cdr["flags"]
     assert (after.balance, after.held) == (100 * CENT - cdr["billsec"] * CENT, 0)
+
+
+def answered_dialog(node: Kamailio, within: float = 10) -> str:
+    """The Call-ID of the first confirmed dialog Kamailio holds (state 4), once there is one."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for dialog in node.rpc("dlg.list").get("result") or []:
+            if dialog.get("state") == 4:
+                return str(dialog["call-id"])
+        time.sleep(0.1)
+    raise AssertionError("no call was answered")
+
+
+@switch_only
+def test_a_cut_ends_the_call_through_kamailio_and_the_ledger_charges_what_was_used(settings: Settings) -> None:
+    open_account(settings, 100 * CENT)
+    with switch(settings) as node, ThreadPoolExecutor(1) as pool:
+        calling = pool.submit(place_calls, node.sip_port, [PHONE], LOCAL, talk_seconds=15)
+        call_id = answered_dialog(node)
+        time.sleep(2)
+        control = KamailioCallControl(node.rpc_url)
+        assert control.cut_now(call_id, "operator") is True
+        run = calling.result(timeout=30)
+        after = settled(settings)
+        assert control.cut_now(call_id, "operator") is False  # gone: nothing to cut, nothing raised
+    assert run.returncode == 0, run.output
+    call = run.calls[call_id]
+    assert call.hung_up is None and call.cut_after is not None and 1.5 <= call.cut_after <= 3.5
+    reason = [m for m in call.messages if m.startswith("BYE ")][0]
+    assert "X-Ringledger-Reason: operator" in reason
+    cdr = after.cdrs[call_id]
+    assert cdr["status"] == "ended" and 2 <= cdr["billsec"] <= 3
+    assert (after.balance, after.held) == (100 * CENT - cdr["billsec"] * CENT, 0)
+
+
+def test_a_cut_with_kamailio_unreachable_is_logged_not_raised() -> None:
+    assert KamailioCallControl(f"http://127.0.0.1:{free_tcp_port()}/RPC", timeout=1).cut_now("x", "operator") is False
+
+
+def test_the_kamailio_rpc_url_setting_wires_the_cut_through_kamailio(tmp_path) -> None:
+    url = f"http://127.0.0.1:{free_tcp_port()}/RPC"
+    c = build(Settings(database_url=f"sqlite:///{tmp_path}/l.db", pin_key="11" * 32, kamailio_rpc_url=url))
+    try:
+        assert isinstance(c.ports.call_control, KamailioCallControl) and c.ports.call_control.rpc_url == url
+    finally:
+        c.close()
+    with pytest.raises(ValueError, match="kamailio_rpc_url"):
+        Settings(kamailio_rpc_url="127.0.0.1:5071")
