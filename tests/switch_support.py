@@ -94,8 +94,11 @@ class Kamailio:
 
 @contextmanager
 def kamailio(ledger_url: str, token: str, *, outbound: str, lead: int = 60, interim_every: int = 10,
-             fail_open: bool = False, children: int = 4, timeout: int = 3) -> Iterator[Kamailio]:
-    """Kamailio on our configuration, relaying authorized calls to `outbound`; stopped on exit."""
+             fail_open: bool = False, children: int = 4, timeout: int = 3, bypass: bool = False) -> Iterator[Kamailio]:
+    """Kamailio on our configuration, relaying authorized calls to `outbound`; stopped on exit.
+
+    `bypass`: Kamailio alone, relaying every call without asking the ledger (a benchmark's baseline).
+    """
     kamailio_bin = shutil.which("kamailio") or _sbin("kamailio") or "kamailio"
     sip_port, rpc_port = free_udp_port(), free_tcp_port()
     defines = {
@@ -105,6 +108,8 @@ def kamailio(ledger_url: str, token: str, *, outbound: str, lead: int = 60, inte
         "SIP_LISTEN": f"udp:127.0.0.1:{sip_port}", "RPC_LISTEN": f"tcp:127.0.0.1:{rpc_port}",
         "CHILDREN": str(children),
     }
+    if bypass:
+        defines["LEDGER_BYPASS"] = "1"
     args = [kamailio_bin, "-DD", "-E", "-f", str(CONFIG)]
     for name, value in defines.items():
         args += ["-A", f"{name}={value}"]
@@ -225,9 +230,12 @@ class CallerRun:
 
 def place_calls(proxy_port: int, callers: list[str], callee_number: str, *, talk_seconds: float, calls: int = 1,
                 rate: float = 10, limit: int | None = None, trace: bool = True, timeout: float = 60,
-                extra: list[str] | None = None) -> CallerRun:
-    """SIPp calls `callee_number` through the proxy, `calls` times (callers taken in turn); waits for them all."""
-    workdir = Path(tempfile.mkdtemp(prefix="sipp-caller-"))
+                extra: list[str] | None = None, keep: Path | None = None) -> CallerRun:
+    """SIPp calls `callee_number` through the proxy, `calls` times (callers taken in turn); waits for them all.
+
+    SIPp's own files (statistics, response times asked for in `extra`) are left in `keep` if given.
+    """
+    workdir = keep or Path(tempfile.mkdtemp(prefix="sipp-caller-"))
     try:
         scenario = workdir / "caller.xml"
         scenario.write_text((SCENARIOS / "caller.xml").read_text().replace("TALK_MS",
@@ -245,4 +253,5 @@ def place_calls(proxy_port: int, callers: list[str], callee_number: str, *, talk
         done = subprocess.run(args, capture_output=True, text=True, timeout=timeout + 30, cwd=workdir)
         return CallerRun(done.returncode, read_trace(messages) if trace else {}, done.stdout[-3000:] + done.stderr)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
