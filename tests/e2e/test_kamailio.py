@@ -152,6 +152,32 @@ def test_the_ledger_down_gives_503_and_charges_nothing(settings: Settings) -> No
     assert (after.balance, after.held, after.cdrs) == (100 * CENT, 0, {})
 
 
+@switch_only
+def test_a_caller_the_ledger_cannot_read_gets_403_with_the_error_and_nothing_is_recorded(settings: Settings) -> None:
+    open_account(settings, 100 * CENT)
+    with switch(settings) as node:
+        run = place_calls(node.sip_port, ["1" * 21], LOCAL, talk_seconds=3)  # a caller has at most 20 digits
+    assert run.returncode == 0, run.output
+    (call,) = run.calls.values()
+    assert (call.status, call.reason) == (403, "invalid_request")
+    after = books(settings)
+    assert (after.balance, after.held, after.cdrs) == (100 * CENT, 0, {})
+
+
+@switch_only
+def test_fail_open_lets_calls_through_unbilled_when_the_ledger_is_down(settings: Settings) -> None:
+    open_account(settings, 100 * CENT)
+    nowhere = f"http://127.0.0.1:{free_tcp_port()}"
+    with callee() as callee_port, kamailio(nowhere, TOKEN, outbound=f"sip:127.0.0.1:{callee_port}",
+                                           fail_open=True) as node:
+        run = place_calls(node.sip_port, [PHONE], LOCAL, talk_seconds=1)
+    assert run.returncode == 0, run.output
+    (call,) = run.calls.values()
+    assert call.status == 200 and call.hung_up and call.bye_from_network is None
+    after = books(settings)
+    assert (after.balance, after.held, after.cdrs) == (100 * CENT, 0, {})
+
+
 def test_twenty_simultaneous_calls_on_one_account_never_overdraw_it(settings: Settings) -> None:
     # 0.12 pays 12 seconds; slices of 5 s: two calls get 5 s, one gets 2 s, the rest are refused,
     # and every call that gets through is cut when its grant runs out (the callers never hang up).
