@@ -34,9 +34,9 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def server(settings: Settings, **extra_env: str) -> Iterator[httpx.Client]:
-    """A server process; yields a client for it (bearer token set). Stopped and reaped on exit."""
-    port = free_port()
+def server(settings: Settings, port: int | None = None, **extra_env: str) -> Iterator[httpx.Client]:
+    """A server process (on `port`, or a free one); yields a client for it (bearer token set). Stopped on exit."""
+    port = port or free_port()
     env = {**settings_env(settings), "RINGLEDGER_SWITCH_TOKENS": "t=" + hashlib.sha256(TOKEN.encode()).hexdigest(),
            "RINGLEDGER_POOL_SIZE": "2", **extra_env}  # the PostgreSQL server is shared: few connections each
     log = tempfile.TemporaryFile(mode="w+")

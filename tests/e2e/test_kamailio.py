@@ -250,6 +250,25 @@ def test_a_cut_ends_the_call_through_kamailio_and_the_ledger_charges_what_was_us
     assert (after.balance, after.held) == (100 * CENT - cdr["billsec"] * CENT, 0)
 
 
+@switch_only
+def test_an_end_the_ledger_could_not_take_is_posted_again_until_it_is(settings: Settings) -> None:
+    open_account(settings, 100 * CENT)
+    port = free_tcp_port()
+    with callee() as callee_port, kamailio(f"http://127.0.0.1:{port}", TOKEN, outbound=f"sip:127.0.0.1:{callee_port}",
+                                           interim_every=1) as node, ThreadPoolExecutor(1) as pool:
+        with server(settings, port=port):
+            calling = pool.submit(place_calls, node.sip_port, [PHONE], LOCAL, talk_seconds=4)
+            call_id = answered_dialog(node)
+        run = calling.result(timeout=30)  # the caller hung up while the ledger was down
+        assert books(settings).held > 0
+        with server(settings, port=port):
+            after = settled(settings, within=10)
+    assert run.returncode == 0, run.output
+    cdr = after.cdrs[call_id]
+    assert cdr["status"] == "ended" and 3 <= cdr["billsec"] <= 5
+    assert (after.balance, after.held) == (100 * CENT - cdr["billsec"] * CENT, 0)
+
+
 def test_a_cut_with_kamailio_unreachable_is_logged_not_raised() -> None:
     assert KamailioCallControl(f"http://127.0.0.1:{free_tcp_port()}/RPC", timeout=1).cut_now("x", "operator") is False
 
