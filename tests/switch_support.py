@@ -9,6 +9,10 @@ hangs up). The caller's SIP messages are traced to a file and read back as
 
 Without the binaries the tests skip with the reason, except under `CI=true`,
 where they fail: `.ci/run` installs them from Debian's packages.
+
+For a look inside: `KAMAILIO_LOG=FILE` keeps Kamailio's log of the last run
+there, and `KAMAILIO_CFG=FILE` runs another configuration (e.g. with
+`debug=3`).
 """
 
 from __future__ import annotations
