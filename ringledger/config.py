@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     smpp_send_timeout_seconds: float = 10.0
     #: How often the leader retries the texts a gateway refused whose backoff is over (seconds).
     sms_retry_poll_seconds: float = 15.0
+    #: Kamailio's JSON-RPC URL (`http://127.0.0.1:5071/RPC`): calls are cut through it ("" = cuts are only logged).
+    kamailio_rpc_url: str = ""
     #: Testing aid: business time starts at this ISO instant (with offset) and ticks on ("" = system clock).
     clock_start: str = ""
 
@@ -168,6 +170,13 @@ class Settings(BaseSettings):
     def _setup_seconds(cls, value: int) -> int:
         if not 10 <= value <= 600:
             raise ValueError("callback_setup_seconds is 10 to 600")
+        return value
+
+    @field_validator("kamailio_rpc_url")
+    @classmethod
+    def _an_http_url_or_empty(cls, value: str) -> str:
+        if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname):
+            raise ValueError("kamailio_rpc_url must be an http:// or https:// URL, e.g. http://127.0.0.1:5071/RPC")
         return value
 
     @field_validator("clock_start")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
 
+from adapters.kamailio.control import KamailioCallControl
 from adapters.log.ports import LoggingCallControl, LoggingDialer, LoggingSmsGateway
 from ledger.application import Ledger
 from ledger.freshness import CacheSync
@@ -116,6 +117,8 @@ def build(settings: Settings | None = None) -> Container:
                             ledger.recorder.max_notification_id() or 0)
     ledger.after_save.append(ledger.sync.saved)
     container = Container(settings, ledger, views, projector)
+    if settings.kamailio_rpc_url:  # calls are cut through Kamailio (dlg.end_dlg)
+        container.ports = replace(container.ports, call_control=KamailioCallControl(settings.kamailio_rpc_url))
     if settings.sms != "log":
         sms, container.sms_outbox = build_gateway(settings, ledger)
         container.ports = Ports(dialer=container.ports.dialer, call_control=container.ports.call_control, sms=sms)
