@@ -21,14 +21,18 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/ringledger serve --demo --port $(PORT)
 
+# Two workers, a test file each at a time (the tours share one server per file); then the fault
+# suite alone, because it measures hook latency and a second worker would load the same two cores.
+TEST_RUN = $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not fault" && $(BIN)/python -m pytest -q -m fault
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(TEST_RUN)
 
 # The whole suite at another hour: every Python process it starts (servers too)
 # sees its wall clock moved to AT and ticking on (tests/clock_shift).
 AT ?= 2026-12-06T02:00:00+08:00
 test-at: $(STAMP)
-	RINGLEDGER_TEST_AT=$(AT) PYTHONPATH=$(CURDIR)/tests/clock_shift $(BIN)/python -m pytest -q
+	RINGLEDGER_TEST_AT=$(AT) PYTHONPATH=$(CURDIR)/tests/clock_shift sh -c '$(TEST_RUN)'
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
