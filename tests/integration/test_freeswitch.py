@@ -194,6 +194,16 @@ def test_originate_carries_the_callback_leg_and_its_grant(container: Container, 
     (b'{"variables": {"billsec": "5"}}', "application/json", "the CDR's variables have no uuid"),
     (b'{"variables": {"uuid": "u", "billsec": "five"}}', "application/json", "variables.billsec is not a whole"),
     (b'{"variables": {"uuid": "u", "billsec": 5}}', "application/json", "a variable is a int, not a string"),
+    # digits that are not ASCII, and numbers no call or clock can have: a 400, never a 500
+    ('{"variables": {"uuid": "u", "billsec": "\u00b2"}}'.encode(), "application/json", "variables.billsec is not"),
+    ('{"variables": {"uuid": "u", "billsec": "\u0661\u0662"}}'.encode(), "application/json",
+     "variables.billsec is not"),
+    (b'{"variables": {"uuid": "u", "billsec": "' + b"9" * 5000 + b'"}}', "application/json",
+     "variables.billsec is not"),
+    (b'{"variables": {"uuid": "u", "billsec": "30", "end_uepoch": "' + b"9" * 30 + b'"}}', "application/json",
+     "variables.end_uepoch is not a time"),
+    (b'{"variables": {"uuid": "u", "billsec": "30", "end_epoch": "99999999999999"}}', "application/json",
+     "variables.end_epoch is not a time"),
 ])
 def test_a_malformed_cdr_gets_a_clear_400_and_changes_nothing(container: Container, tmp_path: Path, body: bytes,
                                                               content_type: str, message: str) -> None:
