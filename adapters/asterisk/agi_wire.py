@@ -87,6 +87,11 @@ async def read_variables(reader: asyncio.StreamReader, timeout: float = REPLY_TI
         variables[match.group(1)] = (match.group(2) or "").strip()
 
 
+def quotable(value: str) -> bool:
+    """Whether `SET VARIABLE` can carry the value (no quote, backslash, line break or NUL)."""
+    return _SAFE_VALUE.fullmatch(value) is not None
+
+
 class AgiChannel:
     """One FastAGI session after its variable block: send a command, read its reply."""
 
