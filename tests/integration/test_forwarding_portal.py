@@ -140,6 +140,11 @@ BAD = [
     (f'{{ forwardedCalls(business: "{SHOP}", first: 0) {{ callId }} }}', "invalid_request"),
     (f'{{ agentStatistics(business: "{SHOP}", from: "2024-13-01") {{ agent }} }}', "invalid_request"),
     ("{ forwardedCalls { callId } }", "invalid_request"),  # an operator names the business
+    # a range that ends before it starts is a typo, not an empty period
+    (f'{{ agentStatistics(business: "{SHOP}", from: "2026-12-31", to: "2026-01-01") {{ agent }} }}',
+     "invalid_request"),
+    (f'{{ forwardingBill(business: "{SHOP}", from: "2026-12-31", to: "2026-01-01") {{ calls }} }}',
+     "invalid_request"),
 ]
 
 
@@ -198,3 +203,10 @@ def test_the_cli_runs_a_business(container: Container, cli) -> None:
     assert (bill["charged"], bill["calls"]) == ("0.1000", 1)
     log = json.loads(cli("forward", "calls", SHOP, "--agent", AGENT_1, "--json"))
     assert [row["call_id"] for row in log] == ["s1"]
+
+
+def test_an_agent_listed_twice_is_named_in_the_refusal(portal: Portal) -> None:
+    answer = portal.gql("operator", f'mutation {{ setForwardingProfile(business: "{SHOP}", '
+                                    'agents: ["+861062345601", "+861062345601"]) { agents } }')
+    assert code(answer) == "invalid_request", answer
+    assert answer["errors"][0]["message"] == "an agent is listed twice: +861062345601"
