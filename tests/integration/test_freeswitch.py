@@ -349,3 +349,24 @@ def test_a_callback_leg_is_originated_through_the_switch_and_its_hangup_moved_on
 
     run(container, tmp_path, scenario)
     assert trial_balance(container) == 0
+
+
+def test_an_overlong_header_line_drops_the_connection_which_comes_back_and_goes_on(
+        container: Container, tmp_path: Path) -> None:
+    """A header line longer than the stream's limit is a broken frame like any other: the client must
+    reconnect (it used to die for good, so no answer or hangup was followed again), and a park
+    connection carrying one is closed without a call."""
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        await rig.switch.push_raw(b"Content-Type: text/event-plain\nX-Pad: " + b"a" * 200_000 + b"\n\n")
+        await rig.settle(lambda: rig.switch.auths == 2 and rig.client.connected)
+        await rig.event(call, "channel_answer.txt")
+        assert rig.session(call).status == "answered"
+        other = rig.call()
+        overlong = b"Content-Type: command/reply\nUnique-ID: " + other.uuid.encode() + b"\nX: " + b"b" * 200_000 + b"\n\n"
+        assert await park(rig.outbound_port, other, channel_data=overlong) == ["connect"]
+        with pytest.raises(AggregateNotFoundError):
+            rig.session(other)
+
+    run(container, tmp_path, scenario)
