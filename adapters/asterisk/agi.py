@@ -178,7 +178,7 @@ class AgiServer:
             await channel.set_variable("RL_BALANCE", format_money(outcome["balance"]))
             self.book.track(call_id, call.channel, call.uniqueid)
             await channel.set_variable("RL_AUTHORIZED", "1")
-        except (ChannelGone, CommandRejected, ValueError):
+        except (ChannelGone, CommandRejected, AgiFrameError, ValueError):
             # The caller left, or the channel would not take the answer: the dialplan will not dial
             # (RL_AUTHORIZED is not 1), so the hold goes back now.
             await self.calls.end(_ended_unanswered(call_id))

@@ -113,6 +113,8 @@ class AgiChannel:
                 self.hung_up = True
                 raise ChannelGone("the switch closed the connection")
             if reply == "HANGUP":  # sent once when the caller hangs up; the command's own reply follows
+                if self.hung_up:  # never twice: a peer repeating it would hold the session forever
+                    raise AgiFrameError("HANGUP sent again instead of the command's reply")
                 self.hung_up = True
                 continue
             if reply.startswith("511"):

@@ -553,3 +553,20 @@ def test_a_leg_call_id_agi_cannot_quote_is_refused_before_anything_is_held(conta
 
     s = run(container, scenario, ami=False)
     assert s.account().available == s.account().balance == 100_0000
+
+
+def test_a_peer_repeating_hangup_without_end_is_closed_at_once_and_leaves_no_hold(container: Container) -> None:
+    """Asterisk sends HANGUP once; a peer that keeps sending it (never a reply) must not hold the
+    session, and the hold taken at authorize goes back."""
+    def answer(command: str) -> list[str]:
+        return ["HANGUP"] * 5000 if command.startswith("SET VARIABLE CDR(userfield)") else accept_all(command)
+
+    async def scenario(s: Switch) -> None:
+        started = time.monotonic()
+        variables, _, closed = await s.agi(agi_block(), answer)
+        assert closed and "RL_AUTHORIZED" not in variables
+        assert time.monotonic() - started < 3, "the session waited for a reply that never comes"
+        assert s.adapter is not None and s.adapter.agi is not None and s.adapter.agi.bad_frames == 1
+
+    s = run(container, scenario, ami=False)
+    assert s.account().available == s.account().balance == 100_0000
