@@ -185,4 +185,5 @@ def build_cdr_router(receiver: CdrReceiver) -> APIRouter:
     return router
 
 
-__all__ = ["MAX_CDR_BODY_BYTES", "Cdr", "CdrReceiver", "InvalidCdr", "StoreUnavailable", "build_cdr_router", "parse_cdr"]
+__all__ = ["MAX_CDR_BODY_BYTES", "Cdr", "CdrReceiver", "InvalidCdr", "StoreUnavailable", "build_cdr_router",
+           "parse_cdr"]

@@ -364,7 +364,8 @@ def test_an_overlong_header_line_drops_the_connection_which_comes_back_and_goes_
         await rig.event(call, "channel_answer.txt")
         assert rig.session(call).status == "answered"
         other = rig.call()
-        overlong = b"Content-Type: command/reply\nUnique-ID: " + other.uuid.encode() + b"\nX: " + b"b" * 200_000 + b"\n\n"
+        overlong = (b"Content-Type: command/reply\nUnique-ID: " + other.uuid.encode()
+                    + b"\nX: " + b"b" * 200_000 + b"\n\n")
         assert await park(rig.outbound_port, other, channel_data=overlong) == ["connect"]
         with pytest.raises(AggregateNotFoundError):
             rig.session(other)
