@@ -283,3 +283,13 @@ def test_with_the_store_gone_the_agent_hook_answers_503_not_500(store: Store) ->
             assert again.json()["busy_agents"] == [BEIJING]
     finally:
         own.close()
+
+
+def test_a_business_with_no_agents_is_refused_saying_so_not_that_all_are_busy(
+        container: Container, day: tuple[Any, TestClient]) -> None:
+    _, client = day
+    operator, _ = create_key(container.ledger, "operator", "test")
+    gql(client, operator, REGISTER, n=NUMBER, a=ACCOUNT, agents=[])
+    refused = Switch(client).authorize("na-1")
+    assert (refused["authorized"], refused["reason"]) == (False, "no_agent_free")
+    assert refused["message"] == f"{NUMBER} has no agents in its profile"
