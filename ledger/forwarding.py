@@ -132,8 +132,11 @@ class Business(Aggregate):
         check_text(greeting, "a greeting", MAX_GREETING)
         if distribution not in DISTRIBUTIONS:
             raise InvalidRequest(f"distribution is one of {', '.join(DISTRIBUTIONS)}")
-        if len(agents) > MAX_AGENTS or len(set(agents)) != len(agents):
-            raise InvalidRequest(f"agents are at most {MAX_AGENTS} different numbers")
+        if len(agents) > MAX_AGENTS:
+            raise InvalidRequest(f"agents are at most {MAX_AGENTS} numbers")
+        twice = sorted({a for a in agents if agents.count(a) > 1})
+        if twice:
+            raise InvalidRequest(f"an agent is listed twice: {', '.join(twice)}")
         if self.number in agents:
             raise InvalidRequest("the forwarded number cannot be one of its own agents (the call would loop)")
         self.trigger_event(self.ProfileSet, presented=presented, greeting=greeting, agents=list(agents),

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.clock import parse_start
@@ -248,3 +248,12 @@ class Settings(BaseSettings):
             finally:
                 tmp.unlink()
         return bytes.fromhex(path.read_text().strip())
+
+
+def settings_error(err: ValueError) -> str:
+    """A malformed setting, named as its variable, without the value given: a URL with a password or a
+    key must not reach a terminal or a log (pydantic's own message repeats the value)."""
+    if not isinstance(err, ValidationError):
+        return str(err)
+    return "; ".join(f"RINGLEDGER_{'_'.join(str(part) for part in e['loc']).upper()}: "
+                     f"{str(e['msg']).removeprefix('Value error, ')}" for e in err.errors())

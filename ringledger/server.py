@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Response
 from prometheus_client import Gauge
 
+from adapters.freeswitch.cdr import MAX_CDR_BODY_BYTES
 from adapters.http.errors import json_response
 from adapters.http.limits import LimitBodies
 from adapters.web.pages import bill_pages
@@ -108,6 +109,8 @@ def create_app(container: Container) -> FastAPI:
         return json_response(state, 200 if state["status"] == "ok" else 503)
 
     def limit_for(path: str) -> int:
+        if path == "/v1/freeswitch/cdr":  # a whole mod_json_cdr record is larger than a hook's body
+            return max(MAX_CDR_BODY_BYTES, settings.max_hook_body_bytes)
         return settings.max_graphql_body_bytes if path.startswith("/graphql") else settings.max_hook_body_bytes
 
     app.add_middleware(LimitBodies, limit_for=limit_for)  # outermost: before anything reads a body

@@ -33,7 +33,7 @@ import structlog
 from pydantic import ValidationError
 
 from adapters.asterisk.agi_wire import MAX_LINE, AgiChannel, AgiFrameError, ChannelGone, CommandRejected, \
-    read_variables
+    quotable, read_variables
 from adapters.asterisk.ami import AsteriskCallControl, ChannelBook
 from adapters.asterisk.events import AsteriskCalls
 from adapters.asterisk.models import USERFIELD_PREFIX, AgiCall, parse_agi_call
@@ -123,6 +123,8 @@ class AgiServer:
             log.error("agi_bad_frame", error=str(exc))
         except (TimeoutError, ConnectionError) as exc:
             log.warning("agi_session_lost", error=type(exc).__name__)
+        except ValueError as exc:  # a value the answer cannot carry: no yes was sent, the dialplan refuses
+            log.error("agi_invalid_value", error=str(exc)[:200])
         finally:
             writer.close()
 
@@ -143,6 +145,10 @@ class AgiServer:
         given as arguments 3-5): that leg is already up, so it is answered as soon as it is authorized."""
         service = call.arg_1 or "direct"
         call_id = call.arg_3 or call.call_id
+        if not quotable(call_id):  # refused before anything is held: the answer could not carry it
+            await self._no(channel, "RL_AUTHORIZED", "invalid_request",
+                           "the call id (argument 3) holds a quote, a backslash or a line break")
+            return
         request = CallRequest(call_id, call.callerid, call.arg_5 or call.extension, service,
                               call.accountcode or None, call.arg_2 or None, None, call.arg_4 or None, "asterisk")
         try:
@@ -173,7 +179,7 @@ class AgiServer:
             await channel.set_variable("RL_BALANCE", format_money(outcome["balance"]))
             self.book.track(call_id, call.channel, call.uniqueid)
             await channel.set_variable("RL_AUTHORIZED", "1")
-        except (ChannelGone, CommandRejected):
+        except (ChannelGone, CommandRejected, AgiFrameError, ValueError):
             # The caller left, or the channel would not take the answer: the dialplan will not dial
             # (RL_AUTHORIZED is not 1), so the hold goes back now.
             await self.calls.end(_ended_unanswered(call_id))

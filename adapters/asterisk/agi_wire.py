@@ -87,6 +87,11 @@ async def read_variables(reader: asyncio.StreamReader, timeout: float = REPLY_TI
         variables[match.group(1)] = (match.group(2) or "").strip()
 
 
+def quotable(value: str) -> bool:
+    """Whether `SET VARIABLE` can carry the value (no quote, backslash, line break or NUL)."""
+    return _SAFE_VALUE.fullmatch(value) is not None
+
+
 class AgiChannel:
     """One FastAGI session after its variable block: send a command, read its reply."""
 
@@ -108,6 +113,8 @@ class AgiChannel:
                 self.hung_up = True
                 raise ChannelGone("the switch closed the connection")
             if reply == "HANGUP":  # sent once when the caller hangs up; the command's own reply follows
+                if self.hung_up:  # never twice: a peer repeating it would hold the session forever
+                    raise AgiFrameError("HANGUP sent again instead of the command's reply")
                 self.hung_up = True
                 continue
             if reply.startswith("511"):

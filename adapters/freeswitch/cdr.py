@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,28 @@ from services.store_errors import is_store_unavailable
 
 class InvalidCdr(ValueError):
     pass
+
+
+#: The largest CDR body taken: a full mod_json_cdr record (callflow, app_log, every variable) is often
+#: larger than a switch hook's body, so this path has its own limit.
+MAX_CDR_BODY_BYTES = 262_144
+_SECONDS = re.compile(r"[0-9]{1,9}")  # ASCII digits only; a billsec past 31 years is not a call
+_EPOCH = re.compile(r"[0-9]{1,19}")
+
+
+def _ended(get: dict[str, str]) -> datetime | None:
+    """The CDR's end from end_uepoch (or end_epoch); a value that is not a time is an `InvalidCdr`."""
+    for name, scale in (("end_uepoch", 1), ("end_epoch", 1_000_000)):
+        raw = get.get(name, "")
+        if not raw:
+            continue
+        if not _EPOCH.fullmatch(raw):
+            raise InvalidCdr(f"variables.{name} is not a time: {raw[:20]!r}")
+        try:
+            return instant(int(raw) * scale)
+        except (OverflowError, ValueError, OSError):
+            raise InvalidCdr(f"variables.{name} is not a time: {raw[:20]!r}") from None
+    return None
 
 
 @dataclass(frozen=True)
@@ -88,13 +111,9 @@ def parse_cdr(body: bytes, content_type: str = "") -> Cdr:
     if not uuid:
         raise InvalidCdr("the CDR's variables have no uuid")
     raw_billsec = get.get("billsec", "")
-    if not raw_billsec.isdigit():
-        raise InvalidCdr(f"variables.billsec is not a whole number: {raw_billsec[:20]!r}")
-    ended = None
-    if get.get("end_uepoch", "").isdigit():
-        ended = instant(get["end_uepoch"])
-    elif get.get("end_epoch", "").isdigit():
-        ended = instant(int(get["end_epoch"]) * 1_000_000)
+    if not _SECONDS.fullmatch(raw_billsec):
+        raise InvalidCdr(f"variables.billsec is not a whole number of seconds: {raw_billsec[:20]!r}")
+    ended = _ended(get)
     return Cdr(get.get(CALL_VAR) or None, uuid, int(raw_billsec), ended, get.get("hangup_cause", "").lower())
 
 
@@ -115,7 +134,7 @@ def _token(authorization: str | None) -> str | None:
 
 
 class CdrReceiver:
-    def __init__(self, reports: Reports, switch_of: Any, max_body_bytes: int = 262_144) -> None:
+    def __init__(self, reports: Reports, switch_of: Any, max_body_bytes: int = MAX_CDR_BODY_BYTES) -> None:
         self.reports = reports
         self.switch_of = switch_of
         self.max_body_bytes = max_body_bytes
@@ -166,4 +185,5 @@ def build_cdr_router(receiver: CdrReceiver) -> APIRouter:
     return router
 
 
-__all__ = ["Cdr", "CdrReceiver", "InvalidCdr", "StoreUnavailable", "build_cdr_router", "parse_cdr"]
+__all__ = ["MAX_CDR_BODY_BYTES", "Cdr", "CdrReceiver", "InvalidCdr", "StoreUnavailable", "build_cdr_router",
+           "parse_cdr"]

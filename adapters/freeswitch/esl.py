@@ -101,6 +101,8 @@ async def read_frame(reader: asyncio.StreamReader, *, decode_headers: bool = Fal
             if not lines and not err.partial:
                 raise EOFError("the event socket closed") from None
             raise FrameError("the connection ended inside a frame's headers") from None
+        except (asyncio.LimitOverrunError, ValueError):  # a line past the stream's limit: not a frame
+            raise FrameError("a header line longer than the stream's limit") from None
         if line in (b"\n", b"\r\n"):
             if lines:
                 break

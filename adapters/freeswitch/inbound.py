@@ -77,6 +77,10 @@ def _reply(frame: Frame) -> str:
     return frame.reply.strip()
 
 
+#: While the switch stays unreachable, its connection failure is logged at most this often.
+LOG_EVERY_SECONDS = 60.0
+
+
 class EventSocketClient:
     def __init__(self, reports: Reports | None, host: str, port: int, password: str, *,
                  dial_template: str = "sofia/gateway/default/{number}", context: str = "default",
@@ -121,16 +125,28 @@ class EventSocketClient:
         await asyncio.wait_for(self._ready.wait(), timeout)
 
     async def _run(self) -> None:
+        failures, reported = 0, 0.0  # tries in a row that failed; when that was last logged (monotonic)
         while True:
             try:
                 await self._session()
             except asyncio.CancelledError:
                 raise
             except (TimeoutError, OSError, EOFError, FrameError, SwitchError) as exc:
-                log.warning("freeswitch_connection_lost", error=f"{type(exc).__name__}: {exc}"[:200])
+                failures = 0 if self._was_connected else failures + 1
+                now = asyncio.get_running_loop().time()
+                # The first failure is logged, then one line a minute while the switch stays away,
+                # not one a second (the reconnect stays fast).
+                if failures <= 1 or now - reported >= LOG_EVERY_SECONDS:
+                    log.warning("freeswitch_connection_lost", error=f"{type(exc).__name__}: {exc}"[:200],
+                                failed_tries=max(failures, 1))
+                    reported = now
             finally:
                 self._disconnected()
             await asyncio.sleep(self.reconnect_seconds)
+
+    @property
+    def _was_connected(self) -> bool:
+        return self.connected
 
     def _disconnected(self) -> None:
         self.connected = False

@@ -37,6 +37,7 @@ from ledger.errors import InvalidPin, LedgerError
 from ledger.money import format_money
 from services.callback import CallbackCards, Callbacks
 from services.ports import Text
+from services.store_errors import is_store_unavailable, unavailable
 
 Body = TypeVar("Body", bound=BaseModel)
 MONEY = ("balance", "available", "hold", "charged", "leg_a_charged", "leg_b_charged", "amount", "price_per_minute")
@@ -157,7 +158,13 @@ def build_sms_router(inlet: SmsInlet, switch_of: Callable[[str | None], str]) ->
             inlet.receive(body.sender, body.text, body.recipient)
             return sent(after=before)
 
-        return json_response({"received": True, "replies": await run_in_threadpool(deliver)})
+        try:
+            replies = await run_in_threadpool(deliver)
+        except Exception as exc:
+            if is_store_unavailable(exc):  # the gateway gets the hooks' 503 and delivers the text again
+                return ledger_error(unavailable(exc))
+            raise
+        return json_response({"received": True, "replies": replies})
 
     @router.get("/outbox")
     def outbox(request: Request, to: str | None = None) -> Response:

@@ -20,6 +20,7 @@ from adapters.http.errors import Unauthorized, error, json_response, ledger_erro
 from adapters.http.models import ErrorAnswer
 from ledger.errors import LedgerError
 from services.forwarding.service import Forwarding
+from services.store_errors import is_store_unavailable, unavailable
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorAnswer} for code in (401, 404, 422)}
 
@@ -53,6 +54,10 @@ def build_forwarding_router(forwarding: Forwarding, switch_of: Callable[[str | N
             return error("invalid_request", validation_message(exc.errors()), 422)
         except LedgerError as exc:
             return ledger_error(exc)
+        except Exception as exc:
+            if is_store_unavailable(exc):  # the switch gets the hooks' 503 and reports again
+                return ledger_error(unavailable(exc))
+            raise
         e164 = forwarding.number(agent)
         return json_response({"business": profile["number"], "agent": e164, "busy": e164 in profile["busy"],
                               "busy_agents": profile["busy"]})

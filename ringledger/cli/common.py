@@ -23,6 +23,7 @@ from rich.progress import (
 
 from ledger.errors import LedgerError
 from ledger.money import MoneyFormatError, format_money, parse_money
+from ringledger.config import settings_error
 from ringledger.container import Container, build
 
 console = Console()
@@ -48,7 +49,7 @@ def container() -> Iterator[Container]:
     try:
         c = build()
     except ValueError as err:  # a malformed setting, e.g. a PIN key that is not hex
-        fail(f"configuration: {err}")
+        fail(f"configuration: {settings_error(err)}")
         raise
     try:
         yield c

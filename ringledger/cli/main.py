@@ -86,7 +86,14 @@ def serve(
     from ringledger.hooks_app import tune_gc
     from ringledger.server import create_app
 
-    container = build()
+    from ringledger.cli.common import fail
+    from ringledger.config import settings_error
+
+    try:
+        container = build()
+    except ValueError as err:  # a malformed setting: one line, never the value (it may hold a password)
+        fail(f"configuration: {settings_error(err)}")
+        raise
     if demo:
         from ringledger.demo import load_demo
 

@@ -90,6 +90,10 @@ def resolve_set_profile(_: Any, info: GraphQLResolveInfo, business: str | None =
                         presented_number: str | None = None, greeting: str | None = None,
                         agents: list[str] | None = None, distribution: str | None = None) -> dict[str, Any]:
     c, business = _writer(info, business)
+    if c.principal.role == "business" and presented_number is not None \
+            and _service(c).number(presented_number) != business:
+        # What the called party sees: another number would be caller-ID spoofing in the platform's name.
+        raise Forbidden("a business key may present only its own number; the operator sets any other")
     return _profile(_service(c).set_profile(business, c.actor, presented=presented_number, greeting=greeting,
                                             agents=agents, distribution=distribution))
 

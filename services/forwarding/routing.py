@@ -59,6 +59,8 @@ def route(uow: UnitOfWork, req: CallRequest, caller: str | None, dial: DialPlan,
         raise Refusal(OUTSIDE_SCHEDULE, f"{business.number} is not forwarded at this hour")
     agent = business.choose(now)
     if agent is None:
+        if not business.agents:  # the operator's fix is a profile, not waiting for a free line
+            raise Refusal(NO_AGENT_FREE, f"{business.number} has no agents in its profile")
         raise Refusal(NO_AGENT_FREE, f"no agent of {business.number} is free")
     return Route(business, agent, who)
 

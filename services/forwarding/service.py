@@ -115,17 +115,25 @@ class Forwarding:
 
     def statistics(self, business: str, day_from: date | None = None, day_to: date | None = None) -> list[dict[str, Any]]:
         profile = self.profile(business)
+        _in_order(day_from, day_to)
         self.fresh()
         return reads.statistics(self.views, profile["number"], profile["agents"], _day(day_from), _day(day_to))
 
     def bill(self, business: str, day_from: date | None = None, day_to: date | None = None) -> dict[str, Any]:
         """What the business paid for forwarded calls on the days given (all without), and its balance now."""
         profile = self.profile(business)
+        _in_order(day_from, day_to)
         self.fresh()
         totals = reads.bill(self.views, profile["number"], _day(day_from), _day(day_to))
         account = self.ledger.account(profile["account"])
         return {"business": profile["number"], "account": profile["account"], "from": _day(day_from),
                 "to": _day(day_to), **totals, "balance": account.balance, "available": account.available}
+
+
+def _in_order(day_from: date | None, day_to: date | None) -> None:
+    """A range whose end is before its start is a typo, not an empty period."""
+    if isinstance(day_from, date) and isinstance(day_to, date) and day_to < day_from:
+        raise InvalidRequest(f"the last day ({day_to.isoformat()}) is before the first ({day_from.isoformat()})")
 
 
 def _day(d: date | None) -> str | None:

@@ -147,3 +147,20 @@ def test_a_transfer_echoes_its_amount_with_four_places(cli) -> None:
     cli("accounts", "open", "--number", "8613002")
     cli("accounts", "adjust", "8613001", "20.00", "--reason", "seed")
     assert json.loads(cli("accounts", "transfer", "8613001", "8613002", "12.5"))["amount"] == "12.5000"
+
+
+@pytest.mark.parametrize("command", [("accounts", "show", "8000000001"), ("serve", "--port", "1")])
+def test_a_malformed_setting_names_its_variable_and_never_prints_the_secret_in_it(
+        command: tuple[str, ...], tmp_path: Path) -> None:
+    """A mistyped AMI URL carries the manager's password: the error names the variable, not its value."""
+    from typer.testing import CliRunner
+
+    from ringledger.cli.main import app
+
+    env = {"RINGLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "RINGLEDGER_PIN_KEY": "00" * 32,
+           "RINGLEDGER_AMI_URL": "amx://ringledger:S3cretPassw0rd@127.0.0.1:5038"}
+    result = CliRunner().invoke(app, list(command), env=env)
+    assert result.exit_code == 2, (result.output, result.exception)
+    line = one_error_line(result.output)
+    assert "RINGLEDGER_AMI_URL" in line and "ami://user:secret@host:port" in line
+    assert "S3cretPassw0rd" not in result.output + repr(result.exception)

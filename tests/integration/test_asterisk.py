@@ -647,3 +647,35 @@ def test_a_malformed_cdr_is_counted_and_charges_nothing(container: Container, ch
 
     s = run(container, scenario)
     assert s.account().balance == 100_0000 and s.account().available == 100_0000 - 5000  # still held
+
+
+@pytest.mark.parametrize("call_id", ['leg"1', "leg\\1"], ids=["quote", "backslash"])
+def test_a_leg_call_id_agi_cannot_quote_is_refused_before_anything_is_held(container: Container,
+                                                                          call_id: str) -> None:
+    """The dialplan's third argument names an originated leg's call id; one that SET VARIABLE cannot carry
+    is refused invalid_request, and no hold is left behind for the hold timer to find."""
+    async def scenario(s: Switch) -> None:
+        before = s.events_recorded()
+        variables, _, closed = await s.agi(agi_block(arg_1="direct", arg_2="", arg_3=call_id))
+        assert variables["RL_AUTHORIZED"] == "0" and variables["RL_REASON"] == "invalid_request" and closed
+        assert s.events_recorded() == before
+
+    s = run(container, scenario, ami=False)
+    assert s.account().available == s.account().balance == 100_0000
+
+
+def test_a_peer_repeating_hangup_without_end_is_closed_at_once_and_leaves_no_hold(container: Container) -> None:
+    """Asterisk sends HANGUP once; a peer that keeps sending it (never a reply) must not hold the
+    session, and the hold taken at authorize goes back."""
+    def answer(command: str) -> list[str]:
+        return ["HANGUP"] * 5000 if command.startswith("SET VARIABLE CDR(userfield)") else accept_all(command)
+
+    async def scenario(s: Switch) -> None:
+        started = time.monotonic()
+        variables, _, closed = await s.agi(agi_block(), answer)
+        assert closed and "RL_AUTHORIZED" not in variables
+        assert time.monotonic() - started < 3, "the session waited for a reply that never comes"
+        assert s.adapter is not None and s.adapter.agi is not None and s.adapter.agi.bad_frames == 1
+
+    s = run(container, scenario, ami=False)
+    assert s.account().available == s.account().balance == 100_0000

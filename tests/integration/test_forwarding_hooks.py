@@ -24,6 +24,7 @@ from ringledger.server import create_app
 from services.api_keys import create_key
 from services.charging import Charging
 from tests.charging_support import allow_frozen_time, trial_balance
+from tests.fault_support import Store, store  # noqa: F401  (fixture)
 
 TOKEN = "switch-secret-token"
 SWITCH = {"Authorization": f"Bearer {TOKEN}"}
@@ -252,3 +253,43 @@ def test_authorizes_racing_through_the_hooks_give_each_agent_one_call(container:
     assert sorted(taken) == sorted(agents)
     assert [a["reason"] for a in answers if not a["authorized"]] == ["no_agent_free"] * 5
     assert sum(a["authorized"] for a in answers) == 7
+
+
+def test_with_the_store_gone_the_agent_hook_answers_503_not_500(store: Store) -> None:  # noqa: F811
+    """The switch's busy/free report of an agent: a store that stops answering is the usual 503
+    `unavailable` (the switch retries), never a bare 500."""
+    import time
+
+    from ringledger.container import build
+    from ringledger.forwarding import build_forwarding
+
+    own = build(store.settings)
+    try:
+        own.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
+        own.ledger.open_account("subscriber", "test", number=ACCOUNT, plan=None)
+        build_forwarding(own).register(NUMBER, ACCOUNT, "test", agents=[BEIJING])
+        path = f"/v1/forwarding/{NUMBER}/agents/{BEIJING}"
+        with TestClient(create_app(own), raise_server_exceptions=False) as client:
+            with store.outage():
+                started = time.monotonic()
+                refused = client.post(path, json={"busy": True}, headers=SWITCH)
+                waited = time.monotonic() - started
+            assert (refused.status_code, refused.json()["error"]) == (503, "unavailable"), refused.text
+            assert waited < 6, f"the switch waited {waited:.1f} s for its refusal"
+            deadline = time.monotonic() + 10
+            while (again := client.post(path, json={"busy": True}, headers=SWITCH)).status_code != 200:
+                assert time.monotonic() < deadline, again.text
+                time.sleep(0.2)
+            assert again.json()["busy_agents"] == [BEIJING]
+    finally:
+        own.close()
+
+
+def test_a_business_with_no_agents_is_refused_saying_so_not_that_all_are_busy(
+        container: Container, day: tuple[Any, TestClient]) -> None:
+    _, client = day
+    operator, _ = create_key(container.ledger, "operator", "test")
+    gql(client, operator, REGISTER, n=NUMBER, a=ACCOUNT, agents=[])
+    refused = Switch(client).authorize("na-1")
+    assert (refused["authorized"], refused["reason"]) == (False, "no_agent_free")
+    assert refused["message"] == f"{NUMBER} has no agents in its profile"

@@ -140,6 +140,11 @@ BAD = [
     (f'{{ forwardedCalls(business: "{SHOP}", first: 0) {{ callId }} }}', "invalid_request"),
     (f'{{ agentStatistics(business: "{SHOP}", from: "2024-13-01") {{ agent }} }}', "invalid_request"),
     ("{ forwardedCalls { callId } }", "invalid_request"),  # an operator names the business
+    # a range that ends before it starts is a typo, not an empty period
+    (f'{{ agentStatistics(business: "{SHOP}", from: "2026-12-31", to: "2026-01-01") {{ agent }} }}',
+     "invalid_request"),
+    (f'{{ forwardingBill(business: "{SHOP}", from: "2026-12-31", to: "2026-01-01") {{ calls }} }}',
+     "invalid_request"),
 ]
 
 
@@ -198,3 +203,26 @@ def test_the_cli_runs_a_business(container: Container, cli) -> None:
     assert (bill["charged"], bill["calls"]) == ("0.1000", 1)
     log = json.loads(cli("forward", "calls", SHOP, "--agent", AGENT_1, "--json"))
     assert [row["call_id"] for row in log] == ["s1"]
+
+
+def test_an_agent_listed_twice_is_named_in_the_refusal(portal: Portal) -> None:
+    answer = portal.gql("operator", f'mutation {{ setForwardingProfile(business: "{SHOP}", '
+                                    'agents: ["+861062345601", "+861062345601"]) { agents } }')
+    assert code(answer) == "invalid_request", answer
+    assert answer["errors"][0]["message"] == "an agent is listed twice: +861062345601"
+
+
+def test_a_business_key_cannot_present_a_number_that_is_not_its_own(portal: Portal) -> None:
+    """The presented number is what the called party sees: a shop's key presenting a bank's hotline
+    would be caller-ID spoofing in the platform's name. Only the operator sets another number."""
+    head = portal.container.ledger.recorder.max_notification_id()
+    for number in ("+861095588", MILL, AGENT_1):
+        answer = portal.gql("shop", f'mutation {{ setForwardingProfile(presentedNumber: "{number}") '
+                                    '{ presentedNumber } }')
+        assert code(answer) == "forbidden", answer
+    assert portal.container.ledger.recorder.max_notification_id() == head
+    own = portal.gql("shop", 'mutation { setForwardingProfile(presentedNumber: "01062340000") { presentedNumber } }')
+    assert own["data"]["setForwardingProfile"] == {"presentedNumber": SHOP}
+    by_operator = portal.gql("operator", f'mutation {{ setForwardingProfile(business: "{SHOP}", '
+                                         'presentedNumber: "+861062349999") { presentedNumber } }')
+    assert by_operator["data"]["setForwardingProfile"] == {"presentedNumber": "+861062349999"}

@@ -256,6 +256,16 @@ def test_originate_carries_the_callback_leg_and_its_grant(container: Container, 
     (b'{"variables": {"billsec": "5"}}', "application/json", "the CDR's variables have no uuid"),
     (b'{"variables": {"uuid": "u", "billsec": "five"}}', "application/json", "variables.billsec is not a whole"),
     (b'{"variables": {"uuid": "u", "billsec": 5}}', "application/json", "a variable is a int, not a string"),
+    # digits that are not ASCII, and numbers no call or clock can have: a 400, never a 500
+    ('{"variables": {"uuid": "u", "billsec": "\u00b2"}}'.encode(), "application/json", "variables.billsec is not"),
+    ('{"variables": {"uuid": "u", "billsec": "\u0661\u0662"}}'.encode(), "application/json",
+     "variables.billsec is not"),
+    (b'{"variables": {"uuid": "u", "billsec": "' + b"9" * 5000 + b'"}}', "application/json",
+     "variables.billsec is not"),
+    (b'{"variables": {"uuid": "u", "billsec": "30", "end_uepoch": "' + b"9" * 30 + b'"}}', "application/json",
+     "variables.end_uepoch is not a time"),
+    (b'{"variables": {"uuid": "u", "billsec": "30", "end_epoch": "99999999999999"}}', "application/json",
+     "variables.end_epoch is not a time"),
 ])
 def test_a_malformed_cdr_gets_a_clear_400_and_changes_nothing(container: Container, tmp_path: Path, body: bytes,
                                                               content_type: str, message: str) -> None:
@@ -401,3 +411,25 @@ def test_a_callback_leg_is_originated_through_the_switch_and_its_hangup_moved_on
 
     run(container, tmp_path, scenario)
     assert trial_balance(container) == 0
+
+
+def test_an_overlong_header_line_drops_the_connection_which_comes_back_and_goes_on(
+        container: Container, tmp_path: Path) -> None:
+    """A header line longer than the stream's limit is a broken frame like any other: the client must
+    reconnect (it used to die for good, so no answer or hangup was followed again), and a park
+    connection carrying one is closed without a call."""
+    async def scenario(rig: Rig) -> None:
+        call = rig.call()
+        await rig.park(call)
+        await rig.switch.push_raw(b"Content-Type: text/event-plain\nX-Pad: " + b"a" * 200_000 + b"\n\n")
+        await rig.settle(lambda: rig.switch.auths == 2 and rig.client.connected)
+        await rig.event(call, "channel_answer.txt")
+        assert rig.session(call).status == "answered"
+        other = rig.call()
+        overlong = (b"Content-Type: command/reply\nUnique-ID: " + other.uuid.encode()
+                    + b"\nX: " + b"b" * 200_000 + b"\n\n")
+        assert await park(rig.outbound_port, other, channel_data=overlong) == ["connect"]
+        with pytest.raises(AggregateNotFoundError):
+            rig.session(other)
+
+    run(container, tmp_path, scenario)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 import threading
 import time
@@ -167,3 +168,32 @@ def test_with_both_switches_on_each_cut_and_extension_reaches_the_switch_that_ca
     finally:
         container.close()
         fs.run(ami.stop())
+
+
+def test_a_full_cdr_larger_than_a_hook_body_is_taken_and_a_larger_one_refused_413(
+        settings: Settings, tmp_path: Path, fs: SwitchThread) -> None:
+    """mod_json_cdr sends the whole record (callflow, app_log, every variable): often past 16 KiB."""
+    settings = settings.model_copy(update=dict(
+        freeswitch_enabled=True, freeswitch_port=fs.port, freeswitch_listen_port=0,
+        freeswitch_spool_dir=str(tmp_path / "spool"), clock_start=TEST_CLOCK_START,
+        switch_tokens="pbx1=" + hashlib.sha256(TOKEN.encode()).hexdigest()))
+    container = build(settings)
+    set_up(container)
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    try:
+        with TestClient(create_app(container)) as client:
+            call = Call(caller="+8613800138000", callee="01062345678", created=PEAK)
+            fs.run(park(client.app.state.freeswitch.listen_port, call))  # type: ignore[attr-defined]
+            record = json.loads(call.cdr(125))
+            record["app_log"] = {"applications": [{"app_name": "set", "app_data": "x" * 100}] * 300}
+            body = json.dumps(record).encode()
+            assert 16_384 < len(body) < 100_000
+            answer = client.post("/v1/freeswitch/cdr", content=body, headers=headers)
+            assert answer.status_code == 200 and answer.json()["charged"] == "0.3000", answer.text
+            too_large = client.post("/v1/freeswitch/cdr", content=b" " * 300_000, headers=headers)
+            assert too_large.status_code == 413 and too_large.json()["error"] == "body_too_large"
+            # the hooks keep their own limit
+            hook = client.post("/v1/calls/authorize", content=b" " * 20_000, headers=headers)
+            assert hook.status_code == 413
+    finally:
+        container.close()

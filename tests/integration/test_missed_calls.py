@@ -347,6 +347,37 @@ def test_with_the_store_gone_the_missed_call_hook_answers_503_and_a_retry_record
         own.close()
 
 
+@pytest.mark.parametrize("text", ["LD", f"HMD {CALLER}"])
+def test_with_the_store_gone_an_owners_sms_command_answers_503_and_charges_once_when_sent_again(
+        store: Store, text: str) -> None:  # noqa: F811
+    """The SMS inlet (make run's gateway) with the store away: a 503 `unavailable` like the hooks, never
+    a bare 500; the text sent again once the store is back is served once."""
+    import time
+
+    from ringledger.container import build
+
+    own = build(store.settings)
+    try:
+        own.settings.switch_tokens = "sw1=" + hashlib.sha256(TOKEN.encode()).hexdigest()
+        set_up(own, 10_0000, number=CALLEE_ACCOUNT, phone="+86" + CALLEE)
+        build_subscriptions(own).subscribe(CALLEE_ACCOUNT, "missed_call_off", 2_0000, "test")
+        body = {"from": CALLEE, "to": "10690000", "text": text}
+        with TestClient(create_app(own), raise_server_exceptions=False) as client:
+            with store.outage():
+                refused = client.post("/v1/sms/inbound", json=body, headers=AUTH)
+            assert refused.status_code == 503 and refused.json()["error"] == "unavailable", refused.text
+            deadline = time.monotonic() + 10
+            while (again := client.post("/v1/sms/inbound", json=body, headers=AUTH)).status_code != 200:
+                assert time.monotonic() < deadline, again.text
+                time.sleep(0.2)
+            assert len(again.json()["replies"]) == 1
+        own.ledger.fresh()
+        charged = 10_0000 - 2_0000 - own.ledger.account(CALLEE_ACCOUNT).balance
+        assert charged == (1000 if text == "LD" else 0)  # the history once: 0.10
+    finally:
+        own.close()
+
+
 def test_a_callee_missed_a_thousand_times_loads_from_a_snapshot_with_every_window(container: Container) -> None:
     from ledger.missed_calls import MissedCallBox, box_id
     from ledger.unit_of_work import UnitOfWork
