@@ -168,3 +168,36 @@ def test_a_text_sent_while_kannel_is_down_goes_out_once_when_it_is_back(containe
             assert len(smsc.sent) == 1 and adapter.health()["up"] is True
     finally:
         smsc.close()
+
+
+def test_a_missed_call_notice_goes_out_through_kannel_and_its_delivery_report_comes_back(
+        container: Container, gateway: dict[str, Any]) -> None:
+    """The subscriber takes 来话提示 by a text through Kannel; a call missed while the phone was off is
+    told by SMS through Kannel once the phone is back, and Kannel's report of that notice is recorded."""
+    set_up(container, 10_0000, number="8000000011", phone=SUBSCRIBER)
+    smsc: OperatorSmsc = gateway["smsc"]
+    client = gateway["client"]
+
+    phone_sends(gateway["mo"], "KTLD")
+    (subscribed,) = smsc.wait_for(1)
+    assert subscribed["text"].startswith("来话提示已开通，月费2.0000元"), subscribed["text"]
+
+    missed = client.post("/v1/missed-calls", json={"call_id": "kn-1", "caller": "13800138000",
+                                                   "callee": SUBSCRIBER, "cause": "off"})
+    assert missed.status_code == 200 and missed.json()["recorded"] is True, missed.text
+    time.sleep(0.5)
+    assert len(smsc.sent) == 1  # nothing goes out while the phone is off
+
+    back = client.post("/v1/missed-calls/reachable", json={"event_id": "kn-reg-1", "callee": SUBSCRIBER})
+    assert back.status_code == 200 and [n["count"] for n in back.json()["notices"]] == [1], back.text
+    notice = smsc.wait_for(2)[1]
+    assert notice["to"].lstrip("+") == SUBSCRIBER.lstrip("+")
+    assert notice["text"] == "您好，用户13800138000于5月6日10时呼叫您1次，请回电！"  # the test clock: 10:00 on 6 May
+
+    rows = texts(container, lambda rows: len(rows) == 2 and all(r["report"] for r in rows))
+    assert [(r["state"], r["gateway"], r["report"]) for r in rows] == [("sent", "kannel", "accepted_by_smsc")] * 2
+    # A repeated report of the phone's return sends nothing again.
+    again = client.post("/v1/missed-calls/reachable", json={"event_id": "kn-reg-1", "callee": SUBSCRIBER})
+    assert again.status_code == 200
+    time.sleep(1)
+    assert len(smsc.sent) == 2
