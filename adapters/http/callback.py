@@ -33,7 +33,7 @@ from adapters.http.callback_models import (
 )
 from adapters.http.errors import Unauthorized, error, json_response, ledger_error, validation_message
 from adapters.http.models import ErrorAnswer
-from ledger.errors import InvalidPin, LedgerError
+from adapters.http.switch_calls import switch_call
 from ledger.money import format_money
 from services.callback import CallbackCards, Callbacks
 from services.ports import Text
@@ -73,22 +73,8 @@ class CallbackHooks:
 
     async def run(self, request: Request, model: type[Body],
                   call: Callable[[Body, str], dict[str, Any]]) -> Response:
-        """Token first, then the body, then the service call in a worker thread."""
-        try:
-            switch = self.switch_of(request.headers.get("authorization"))
-        except Unauthorized as exc:
-            return error("unauthorized", str(exc), 401, {"WWW-Authenticate": "Bearer"})
-        try:
-            body = model.model_validate_json(await request.body())
-        except ValidationError as err:
-            return error("invalid_request", validation_message(err.errors()), 422)
-        try:
-            outcome = await run_in_threadpool(call, body, f"switch:{switch}")
-        except InvalidPin as err:
-            return error("invalid_request", str(err), 422)
-        except LedgerError as err:
-            return ledger_error(err)
-        return json_response(_money(outcome))
+        outcome = await switch_call(request, self.switch_of, model, call)
+        return outcome if isinstance(outcome, Response) else json_response(_money(outcome))
 
 
 def build_callback_router(hooks: CallbackHooks) -> APIRouter:

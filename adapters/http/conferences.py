@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.http.errors import Unauthorized, error, json_response, ledger_error, validation_message
-from adapters.http.models import PRINTABLE, Callee, Caller, ErrorAnswer, Text64
-from ledger.errors import LedgerError
+from adapters.http.errors import json_response
+from adapters.http.switch_calls import switch_call
+from adapters.http.models import PRINTABLE, Callee, Caller, ErrorAnswer
 from services.charging import Charging
 from services.conferences import Conferences
 from services.pins import change_pin_answer
@@ -102,16 +101,8 @@ def build_conference_router(conferences: Conferences, charging: Charging,
 
     async def run(request: Request, model: type[BaseModel] | None,
                   work: Callable[[Any, str], dict[str, Any]]) -> Response:
-        try:
-            switch = switch_of(request.headers.get("authorization"))  # before the body is read
-            body = model.model_validate_json(await request.body()) if model is not None else None
-            return json_response(await run_in_threadpool(work, body, f"switch:{switch}"))
-        except Unauthorized as exc:
-            return error("unauthorized", str(exc), 401, {"WWW-Authenticate": "Bearer"})
-        except ValidationError as exc:
-            return error("invalid_request", validation_message(exc.errors()), 422)
-        except LedgerError as exc:
-            return ledger_error(exc)
+        outcome = await switch_call(request, switch_of, model, work)
+        return outcome if isinstance(outcome, Response) else json_response(outcome)
 
     @router.post("/conferences", response_model=ConferenceAnswer, openapi_extra=_body(TriggerBody))
     async def trigger(request: Request) -> Response:

@@ -13,14 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict
 
-from adapters.http.errors import Unauthorized, error, json_response, ledger_error, validation_message
+from adapters.http.errors import json_response
 from adapters.http.models import ErrorAnswer
-from ledger.errors import LedgerError
+from adapters.http.switch_calls import switch_call
 from services.forwarding.service import Forwarding
-from services.store_errors import is_store_unavailable, unavailable
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorAnswer} for code in (401, 404, 422)}
 
@@ -44,20 +42,10 @@ def build_forwarding_router(forwarding: Forwarding, switch_of: Callable[[str | N
     @router.post("/forwarding/{business}/agents/{agent}", response_model=AgentAnswer)
     async def mark_agent(business: str, agent: str, request: Request) -> Response:
         """An agent of a forwarded business is busy (`{"busy": true}`) or free again (`false`)."""
-        try:
-            switch = switch_of(request.headers.get("authorization"))  # before the body is read
-            body = AgentBody.model_validate_json(await request.body())
-            profile = await run_in_threadpool(forwarding.mark_agent, business, agent, body.busy, f"switch:{switch}")
-        except Unauthorized as exc:
-            return error("unauthorized", str(exc), 401, {"WWW-Authenticate": "Bearer"})
-        except ValidationError as exc:
-            return error("invalid_request", validation_message(exc.errors()), 422)
-        except LedgerError as exc:
-            return ledger_error(exc)
-        except Exception as exc:
-            if is_store_unavailable(exc):  # the switch gets the hooks' 503 and reports again
-                return ledger_error(unavailable(exc))
-            raise
+        profile = await switch_call(request, switch_of, AgentBody, lambda body, actor: forwarding.mark_agent(
+            business, agent, body.busy, actor))
+        if isinstance(profile, Response):
+            return profile
         e164 = forwarding.number(agent)
         return json_response({"business": profile["number"], "agent": e164, "busy": e164 in profile["busy"],
                               "busy_agents": profile["busy"]})

@@ -16,21 +16,15 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.http.errors import (
-    Unauthorized,
-    error,
     json_response,
-    ledger_error,
-    validation_message,
 )
+from adapters.http.switch_calls import switch_call
 from adapters.http.models import Callee, Caller, CallId, ErrorAnswer
-from ledger.errors import InvalidPin, LedgerError
 from ledger.money import format_money
 from services.missed_calls import MissedCalls
-from services.store_errors import is_store_unavailable, unavailable
 
 Body = TypeVar("Body", bound=BaseModel)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorAnswer} for code in (401, 404, 409, 422)}
@@ -104,26 +98,8 @@ def build_missed_call_router(service: MissedCalls, switch_of: Callable[[str | No
     router = APIRouter(prefix="/v1/missed-calls", tags=["missed-call notification"], responses=ERRORS)
 
     async def run(request: Request, model: type[Body], call: Callable[[Body, str], dict[str, Any]]) -> Response:
-        """Token first, then the body, then the service call in a worker thread."""
-        try:
-            switch = switch_of(request.headers.get("authorization"))
-        except Unauthorized as exc:
-            return error("unauthorized", str(exc), 401, {"WWW-Authenticate": "Bearer"})
-        try:
-            body = model.model_validate_json(await request.body())
-        except ValidationError as err:
-            return error("invalid_request", validation_message(err.errors()), 422)
-        try:
-            outcome = await run_in_threadpool(call, body, f"switch:{switch}")
-        except InvalidPin as err:
-            return error("invalid_request", str(err), 422)
-        except LedgerError as err:
-            return ledger_error(err)
-        except Exception as exc:
-            if is_store_unavailable(exc):  # the switch fails closed on a 503 and retries with the same id
-                return ledger_error(unavailable(exc))
-            raise
-        return json_response(_money(outcome))
+        outcome = await switch_call(request, switch_of, model, call)
+        return outcome if isinstance(outcome, Response) else json_response(_money(outcome))
 
     @router.post("", openapi_extra=_documented(MissedBody))
     async def missed(request: Request) -> Response:
