@@ -71,6 +71,9 @@ async def agi_session(port: int, block: str | bytes, answer: Answer = accept_all
             for reply in answer(command):
                 writer.write(reply.encode() + b"\n")
             await writer.drain()
+    except (ConnectionResetError, BrokenPipeError):
+        # The server closed while our lines were still unread: its kernel answers with a reset, not an end.
+        closed = True
     finally:
         writer.close()
     return commands, closed

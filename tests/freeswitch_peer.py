@@ -178,8 +178,8 @@ async def park(port: int, call: Call, *, channel_data: bytes | None = None) -> l
         while True:
             try:
                 raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), 10)
-            except asyncio.IncompleteReadError:
-                return got  # our server closed the connection
+            except (asyncio.IncompleteReadError, ConnectionResetError):
+                return got  # our server closed the connection (a reset when our lines were still unread)
             text = raw.decode().strip()
             got.append(text)
             if text == "connect":
@@ -195,7 +195,10 @@ async def park(port: int, call: Call, *, channel_data: bytes | None = None) -> l
                 writer.write(wire_frame("text/disconnect-notice", b"Disconnected, goodbye.\n"))
             else:
                 writer.write(wire_frame("command/reply", Reply_Text="-ERR command not found"))
-            await writer.drain()
+            try:
+                await writer.drain()
+            except (ConnectionResetError, BrokenPipeError):
+                return got
     finally:
         writer.close()
 
