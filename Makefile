@@ -23,7 +23,7 @@ run: $(STAMP)
 
 # Two workers, a test file each at a time (the tours share one server per file); then the fault
 # suite alone, because it measures hook latency and a second worker would load the same two cores.
-TEST_RUN = $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not fault" && $(BIN)/python -m pytest -q -m fault
+TEST_RUN = $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not fault" --durations=15 && $(BIN)/python -m pytest -q -m fault
 
 test: $(STAMP)
 	$(TEST_RUN)
