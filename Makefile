@@ -21,9 +21,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/ringledger serve --demo --port $(PORT)
 
-# Two workers, a test file each at a time (the tours share one server per file); then the fault
-# suite alone, because it measures hook latency and a second worker would load the same two cores.
-TEST_RUN = $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not fault" --durations=15 && $(BIN)/python -m pytest -q -m fault
+# Four workers (most tests wait on servers, not on the CPU), a test file each at a time (the tours share
+# one server per file); then the fault suite alone, because it measures hook latency.
+TEST_RUN = $(BIN)/python -m pytest -q -n 4 --dist loadfile -m "not fault" && $(BIN)/python -m pytest -q -m fault
 
 test: $(STAMP)
 	$(TEST_RUN)
