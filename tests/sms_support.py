@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import queue
 import shutil
 import subprocess
@@ -21,19 +20,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 
+from tests import support
 from tests.server_process import free_port
 
 BEARERBOX, SMSBOX = "/usr/sbin/bearerbox", "/usr/sbin/smsbox"
 
 
 def require(found: bool, what: str) -> None:
-    if found:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {what} (.ci/run installs it)")
-    pytest.skip(what)
+    support.require(None if found else f"{what} (.ci/run installs it)")
 
 
 def require_kannel() -> None:

@@ -35,12 +35,16 @@ def pg_problem() -> str | None:
     return _PG_PROBLEM  # type: ignore[return-value]
 
 
-def require_postgres() -> None:
-    problem = pg_problem()
+def require(problem: str | None) -> None:
+    """A test that needs a real server: skip with the reason, but fail under CI=true, where it must run."""
     if problem:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but {problem}")
         pytest.skip(problem)
+
+
+def require_postgres() -> None:
+    require(pg_problem())
 
 
 def drop_schema(schema: str) -> None:

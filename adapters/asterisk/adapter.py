@@ -63,19 +63,18 @@ class AsteriskAdapter:
         if self.spool is not None:
             self.spool.close()  # what still waits is on disk: the next start replays it
 
-    def health(self) -> dict[str, float]:
-        """Figures for /metrics: 1/0 states and counters since start."""
-        out = {"asterisk_cdr_charged": float(self.calls.charged),
-               "asterisk_bad_frames": float(self.calls.bad_frames + (self.agi.bad_frames if self.agi else 0)),
-               "asterisk_ends_not_recorded": float(self.calls.not_recorded)}
+    def health(self) -> dict[str, int | float]:
+        """Figures for /metrics: 1/0 states and counts since start (and the oldest spooled end's age in seconds)."""
+        out: dict[str, int | float] = {
+            "asterisk_cdr_charged": self.calls.charged,
+            "asterisk_bad_frames": self.calls.bad_frames + (self.agi.bad_frames if self.agi else 0),
+            "asterisk_ends_not_recorded": self.calls.not_recorded}
         if self.spool is not None:
-            out["asterisk_spool_depth"] = float(self.spool.depth)
-            out["asterisk_spool_oldest_seconds"] = self.spool.oldest_age()
-            out["asterisk_spool_rejected"] = float(self.spool.rejected)
+            out.update(asterisk_spool_depth=self.spool.depth, asterisk_spool_oldest_seconds=self.spool.oldest_age(),
+                       asterisk_spool_rejected=self.spool.rejected)
         if self.agi is not None:
-            out["asterisk_agi_listening"] = float(self.agi.listening)
-            out["asterisk_agi_sessions"] = float(self.agi.sessions)
+            out.update(asterisk_agi_listening=int(self.agi.listening), asterisk_agi_sessions=self.agi.sessions)
         if self.ports is not None:
-            out["asterisk_ami_connected"] = float(self.ports.ami.connected)
-            out["asterisk_ami_action_failures"] = float(self.ports.ami.action_failures)
+            out.update(asterisk_ami_connected=int(self.ports.ami.connected),
+                       asterisk_ami_action_failures=self.ports.ami.action_failures)
         return out

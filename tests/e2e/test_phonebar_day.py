@@ -82,7 +82,7 @@ def owner(day: dict[str, Any], query: str, **variables: Any) -> dict[str, Any]:
 
 def advance(day: dict[str, Any], seconds: int) -> None:
     """Move the frozen clock on from where it has ticked to (freezegun's own tick restarts from the start)."""
-    day["frozen"].move_to(datetime.now(UTC) + timedelta(seconds=seconds))
+    day["frozen"].move_to(day["frozen"]() + timedelta(seconds=seconds))
 
 
 def talk(day: dict[str, Any], call_id: str, booth: str, callee: str, seconds: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ trial balance is zero.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,7 +79,7 @@ def day(container: Container) -> Iterator[tuple[Any, TestClient]]:
 
 def advance(frozen: Any, seconds: int) -> None:
     """Move the ticking frozen clock on from now (freezegun's own `tick` moves from where it was last set)."""
-    frozen.move_to(datetime.now(UTC) + timedelta(seconds=seconds))
+    frozen.move_to(frozen() + timedelta(seconds=seconds))
 
 
 def gql(client: TestClient, token: str, query: str, **variables: Any) -> dict[str, Any]:

@@ -22,7 +22,9 @@ from ringledger.container import Container
 from services.callback import CallbackCards
 from services.sms_commands import SmsCommands
 from services.sms_outbox import SmsOutbox
+from services.clock import clock_for
 from tests.charging_support import set_up
+from tests.support import TEST_CLOCK_START
 from tests.sms_support import Smsc, require_smppy
 
 SUBSCRIBER = "+8613900139000"
@@ -35,7 +37,7 @@ def smpp(container: Container) -> Iterator[tuple[Smsc, SmppGateway, SmsOutbox]]:
     smsc = Smsc()
     gateway = SmppGateway("127.0.0.1", smsc.port, "ledger", "secret", sender=ACCESS, enquire_seconds=0.5,
                           send_timeout=5)
-    sms = SmsOutbox(container.ledger, gateway, lambda: time_now(), ACCESS)
+    sms = SmsOutbox(container.ledger, gateway, clock_for(TEST_CLOCK_START), ACCESS)  # a ticking, pinned clock
     charging = build_charging(container.settings, container.ledger, call_control=container.ports.call_control)
     commands = SmsCommands(sms, CallbackCards(charging))
     sms.subscribe(commands.handle)
@@ -45,12 +47,6 @@ def smpp(container: Container) -> Iterator[tuple[Smsc, SmppGateway, SmsOutbox]]:
     finally:
         gateway.stop()
         smsc.close()
-
-
-def time_now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 def until_up(gateway: SmppGateway, timeout: float = 15) -> None:
