@@ -30,6 +30,8 @@ from services.clock import clock_for
 
 reports = typer.Typer(help="Reports: revenue, calls and bar statements, card inventory, low balances (JSON or CSV).", no_args_is_help=True)
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Write CSV to this file ('-' for stdout).")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First local day (default: 30 days ago).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")]
 
 
 def _day(text: str | None, default: date) -> date:
@@ -63,8 +65,8 @@ def _days(c: Any, start: str | None, end: str | None) -> tuple[date, date]:
 
 @reports.command("revenue")
 def revenue(
-    start: Annotated[str | None, typer.Option("--from", help="First local day (default: 30 days ago).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
     csv_path: CsvOpt = None,
 ) -> None:
     """Daily revenue by service and call category, in the operator's time zone."""
@@ -77,8 +79,8 @@ def revenue(
 
 @reports.command("card-sales")
 def card_sales(
-    start: Annotated[str | None, typer.Option("--from", help="First local day (default: 30 days ago).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
     csv_path: CsvOpt = None,
 ) -> None:
     """Cards sold per local day and batch: face value, price paid and discount."""
@@ -91,8 +93,8 @@ def card_sales(
 
 @reports.command("calls")
 def calls(
-    start: Annotated[str | None, typer.Option("--from", help="First local day (default: 30 days ago).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
     bar: Annotated[str | None, typer.Option(help="A phone bar's daily statement (its account number).")] = None,
     csv_path: CsvOpt = None,
 ) -> None:
